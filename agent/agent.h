@@ -1,0 +1,48 @@
+// The agent's process-wide state: one constant-initialised object, valid
+// before any constructor runs (the hooks can be called by the dynamic loader
+// before ours), and never destroyed (hooks still run after exit handlers).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "live_table.h"
+#include "options.h"
+#include "ring_pool.h"
+#include "stack_table.h"
+
+namespace heapdrift::agent {
+
+enum class AgentState : uint32_t {
+  kStarting = 0,  // before the constructor finished: pass everything through
+  kActive = 1,
+  kOff = 2,       // disabled for good (bad settings, sink failed, forked child)
+};
+
+struct AgentCounters {
+  std::atomic<uint64_t> samples{0};
+  std::atomic<uint64_t> dropped_ring_full{0};
+  std::atomic<uint64_t> dropped_no_ring{0};
+  std::atomic<uint64_t> dropped_live_table_full{0};
+  std::atomic<uint64_t> dropped_stack_table_full{0};
+  std::atomic<uint64_t> frees_spilled{0};
+  // Set when a free was spilled into its stack's record; the collector folds
+  // spills in only then.
+  std::atomic<bool> spill_pending{false};
+};
+
+struct Agent {
+  std::atomic<AgentState> state{AgentState::kStarting};
+  int pid = 0;
+  Options options;
+  StackTable stacks;
+  LiveTable live;
+  RingPool rings;
+  AgentCounters counters;
+
+  bool active() const { return state.load(std::memory_order_acquire) == AgentState::kActive; }
+};
+
+extern Agent g_agent;
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,218 @@
+#include "collector.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "agent.h"
+#include "page_arena.h"
+#include "raw_log.h"
+#include "real_alloc.h"
+#include "sampler.h"
+#include "snapshot_encoder.h"
+#include "thread_state.h"
+
+namespace heapdrift::agent {
+
+constinit Collector g_collector;
+
+namespace {
+
+constexpr uint64_t kDrainPeriodNs = 20'000'000;
+constexpr uint64_t kAdaptPeriodNs = 200'000'000;
+constexpr int kFinishLockTimeoutSec = 2;
+
+uint64_t ClockNs(clockid_t clock) {
+  timespec now{};
+  clock_gettime(clock, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ULL + now.tv_nsec;
+}
+
+// /proc/self/cmdline, NUL-separated, into a fixed buffer.
+uint32_t ReadCommandLine(char* out, uint32_t size) {
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint32_t used = 0;
+  for (;;) {
+    ssize_t got = read(fd, out + used, size - used);
+    if (got <= 0) break;
+    used += static_cast<uint32_t>(got);
+    if (used == size) break;
+  }
+  close(fd);
+  return used;
+}
+
+}  // namespace
+
+uint64_t MonotonicNowNs() { return ClockNs(CLOCK_MONOTONIC); }
+
+bool Collector::WriteHeader(const Options& options) {
+  static char command_line[16 * 1024];
+  uint32_t command_line_size = ReadCommandLine(command_line, sizeof(command_line));
+  HeaderInfo header{static_cast<uint32_t>(getpid()),
+                    static_cast<uint32_t>(getppid()),
+                    executable_,
+                    command_line,
+                    command_line_size,
+                    options.sample_bytes,
+                    options.max_samples_per_sec,
+                    ClockNs(CLOCK_REALTIME),
+                    MonotonicNowNs(),
+                    options.interval_ms};
+  buffer_.Clear();
+  ProtoWriter writer(&buffer_);
+  EncodeHeader(writer, header);
+  return writer.ok() && sink_.Write(buffer_.data(), buffer_.size());
+}
+
+bool Collector::Start(const Options& options) {
+  ssize_t length = readlink("/proc/self/exe", executable_, sizeof(executable_) - 1);
+  executable_[length > 0 ? length : 0] = '\0';
+  if (!totals_.Init(static_cast<uint32_t>(options.max_stacks)) || !modules_.Init(executable_)) {
+    LogLine("cannot reserve memory for the collector; profiling disabled");
+    return false;
+  }
+  allocator_is_glibc_ = RealAllocatorIsGlibc();
+  if (!sink_.Open(options.output)) return false;
+  if (!WriteHeader(options)) return false;
+  interval_ns_ = options.interval_ms * 1'000'000ULL;
+  uint64_t now = MonotonicNowNs();
+  next_snapshot_ns_ = now + interval_ns_;
+  last_adapt_ns_ = now;
+
+  // The thread must never take a signal meant for the host.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pthread_t thread;
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  int error = pthread_create(&thread, &attributes, ThreadMain, this);
+  pthread_attr_destroy(&attributes);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (error != 0) {
+    LogLine("cannot start the collector thread; profiling disabled");
+    return false;
+  }
+  return true;
+}
+
+void* Collector::ThreadMain(void* self) {
+  tls_state.in_agent = 1;
+  tls_state.bytes_until_sample = INT64_MAX;
+  pthread_setname_np(pthread_self(), "heapdrift");
+  static_cast<Collector*>(self)->Run();
+  return nullptr;
+}
+
+void Collector::Run() {
+  for (;;) {
+    timespec pause{0, static_cast<long>(kDrainPeriodNs)};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+    }
+    pthread_mutex_lock(&mutex_);
+    if (finished_) {
+      pthread_mutex_unlock(&mutex_);
+      return;
+    }
+    Drain();
+    uint64_t now = MonotonicNowNs();
+    AdaptInterval(now);
+    if (now >= next_snapshot_ns_) {
+      next_snapshot_ns_ += interval_ns_;
+      if (next_snapshot_ns_ <= now) next_snapshot_ns_ = now + interval_ns_;
+      if (!WriteSnapshot(now, false)) {
+        // The sink said why, once. Stop sampling so the host pays nothing more.
+        g_agent.state.store(AgentState::kOff, std::memory_order_release);
+        finished_ = true;
+      }
+    }
+    pthread_mutex_unlock(&mutex_);
+  }
+}
+
+void Collector::Drain() {
+  g_agent.rings.DrainAll([this](const SampleEvent& event) { totals_.Apply(event); });
+  FoldSpills();
+}
+
+void Collector::FoldSpills() {
+  if (!g_agent.counters.spill_pending.exchange(false, std::memory_order_acq_rel)) return;
+  uint32_t count = g_agent.stacks.id_count();
+  for (uint32_t id = 0; id < count; ++id) {
+    StackRecord* record = g_agent.stacks.GetMutable(id);
+    if (record == nullptr) continue;
+    double objects = record->spilled_objects.exchange(0.0, std::memory_order_acq_rel);
+    double bytes = record->spilled_bytes.exchange(0.0, std::memory_order_acq_rel);
+    if (objects != 0.0 || bytes != 0.0) totals_.ApplyFree(id, objects, bytes);
+  }
+}
+
+void Collector::AdaptInterval(uint64_t now_ns) {
+  if (now_ns - last_adapt_ns_ < kAdaptPeriodNs) return;
+  uint64_t samples = g_agent.counters.samples.load(std::memory_order_relaxed);
+  double seconds = static_cast<double>(now_ns - last_adapt_ns_) / 1e9;
+  g_sampler.Adapt(static_cast<double>(samples - samples_at_last_adapt_) / seconds);
+  samples_at_last_adapt_ = samples;
+  last_adapt_ns_ = now_ns;
+}
+
+bool Collector::WriteSnapshot(uint64_t now_ns, bool final) {
+  buffer_.Clear();
+  ProtoWriter writer(&buffer_);
+  size_t token = BeginSnapshot(writer, sequence_, now_ns, final);
+  // Stacks before the sites that name them; a record still being written by a
+  // host thread ends the batch and is emitted next time.
+  uint32_t stack_count = g_agent.stacks.id_count();
+  while (stacks_emitted_ < stack_count) {
+    const StackRecord* record = g_agent.stacks.Get(stacks_emitted_);
+    if (record == nullptr) break;
+    EncodeStack(writer, stacks_emitted_, *record);
+    ++stacks_emitted_;
+  }
+  totals_.TakeChanged(
+      [&writer](uint32_t id, const SiteTotal& total) { EncodeSite(writer, id, total); });
+  modules_.EmitNew(writer, kSnapshotMappings);
+  const AgentCounters& counters = g_agent.counters;
+  StatsInfo stats{counters.samples.load(std::memory_order_relaxed),
+                  counters.dropped_ring_full.load(std::memory_order_relaxed),
+                  counters.dropped_no_ring.load(std::memory_order_relaxed),
+                  counters.dropped_live_table_full.load(std::memory_order_relaxed),
+                  counters.dropped_stack_table_full.load(std::memory_order_relaxed),
+                  counters.frees_spilled.load(std::memory_order_relaxed),
+                  MappedBytes(),
+                  g_sampler.current_interval(),
+                  g_agent.live.size(),
+                  stack_count};
+  EndSnapshot(writer, token, ReadProcessMemory(allocator_is_glibc_), stats);
+  if (!writer.ok()) {
+    LogLine("cannot map memory to encode a snapshot; skipped");
+    buffer_.Clear();
+    return true;
+  }
+  ++sequence_;
+  bool written = sink_.Write(buffer_.data(), buffer_.size(), final ? 1000 : 5000);
+  buffer_.Clear();
+  buffer_.Trim(4 << 20);
+  return written;
+}
+
+void Collector::Finish() {
+  timespec deadline{};
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += kFinishLockTimeoutSec;
+  if (pthread_mutex_timedlock(&mutex_, &deadline) != 0) return;  // collector stuck in I/O
+  if (!finished_) {
+    finished_ = true;
+    Drain();
+    WriteSnapshot(MonotonicNowNs(), true);
+  }
+  pthread_mutex_unlock(&mutex_);
+}
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,62 @@
+// The collector thread: the only consumer of the per-thread rings and the only
+// writer of the recording. Every 20 ms it drains the rings into per-site
+// totals and, every snapshot interval, encodes a snapshot and writes it to the
+// sink. It also steers the adaptive sampling interval.
+//
+// Host threads never wait for it: they only push to their own ring. The exit
+// path (Finish) takes its lock with a timeout and writes the final snapshot.
+// The thread runs with every signal blocked and permanently marked in-agent,
+// so its own allocations are never sampled.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstdint>
+
+#include "byte_buffer.h"
+#include "module_map.h"
+#include "options.h"
+#include "sink.h"
+#include "site_totals.h"
+
+namespace heapdrift::agent {
+
+class Collector {
+ public:
+  // Opens the sink, writes the header and starts the thread. On failure the
+  // reason has been logged and nothing is left running.
+  bool Start(const Options& options);
+
+  // Drains, writes the final snapshot and stops writing. Called at exit.
+  void Finish();
+
+ private:
+  static void* ThreadMain(void* self);
+  void Run();
+  void Drain();
+  void FoldSpills();
+  void AdaptInterval(uint64_t now_ns);
+  bool WriteSnapshot(uint64_t now_ns, bool final);
+  bool WriteHeader(const Options& options);
+
+  pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  bool finished_ = false;
+  Sink sink_;
+  ByteBuffer buffer_;
+  SiteTotals totals_;
+  ModuleMap modules_;
+  uint32_t stacks_emitted_ = 0;
+  uint64_t sequence_ = 0;
+  uint64_t interval_ns_ = 0;
+  uint64_t next_snapshot_ns_ = 0;
+  uint64_t last_adapt_ns_ = 0;
+  uint64_t samples_at_last_adapt_ = 0;
+  bool allocator_is_glibc_ = false;
+  char executable_[4096] = "";
+};
+
+extern Collector g_collector;
+
+uint64_t MonotonicNowNs();
+
+}  // namespace heapdrift::agent

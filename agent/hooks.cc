@@ -1,0 +1,154 @@
+#include "hooks.h"
+
+#include <pthread.h>
+
+#include <climits>
+
+#include "real_alloc.h"
+#include "sampler.h"
+#include "stack_capture.h"
+
+namespace heapdrift::agent {
+namespace {
+
+pthread_key_t g_ring_key;
+bool g_ring_key_ready = false;
+
+// Before the agent is active, a thread re-checks after this many bytes.
+constexpr int64_t kStartupRecheckBytes = 256 * 1024;
+
+EventRing* RingForThisThread(ThreadState& state) {
+  if (state.ring != nullptr || state.ring_retired) return state.ring;
+  EventRing* ring = g_agent.rings.Acquire();
+  if (ring == nullptr) return nullptr;
+  // Registers the exit hook; may allocate its key block (we are in-agent).
+  if (g_ring_key_ready) pthread_setspecific(g_ring_key, ring);
+  state.ring = ring;
+  return ring;
+}
+
+void Spill(const SampleEvent& event) {
+  StackRecord* record = g_agent.stacks.GetMutable(event.stack_id);
+  if (record == nullptr) return;
+  record->spilled_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
+  record->spilled_bytes.fetch_add(event.object_weight * static_cast<double>(event.size),
+                                  std::memory_order_relaxed);
+  g_agent.counters.frees_spilled.fetch_add(1, std::memory_order_relaxed);
+  g_agent.counters.spill_pending.store(true, std::memory_order_release);
+}
+
+// A sampled block was freed: its event must reach the collector, or the
+// block would count as live forever. The ring is the fast way; when it is
+// full, gone (thread exit) or unsafe to touch (this thread is already inside
+// the agent, e.g. a signal handler interrupted a push), the free is added to
+// its stack's spill counters instead: slower, but never lost.
+void RecordFree(const LiveBlock& block) {
+  ThreadState& state = tls_state;
+  SampleEvent event{block.stack_id, SampleEvent::kFree, block.size, block.object_weight};
+  if (!state.in_agent && state.ring != nullptr) {
+    InAgentScope scope;
+    if (state.ring->TryPush(event)) return;
+  }
+  Spill(event);
+}
+
+void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, double weight) {
+  AgentCounters& counters = g_agent.counters;
+  EventRing* ring = RingForThisThread(state);
+  if (ring == nullptr) {
+    counters.dropped_no_ring.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Room for the allocation and for a stale block it may replace. Only this
+  // thread pushes, so the room cannot shrink before the pushes below.
+  if (!ring->HasRoom(2)) {
+    counters.dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  uintptr_t frames[StackTable::kMaxDepth];
+  uint32_t depth = CaptureStack(frames, StackTable::kMaxDepth);
+  uint32_t stack_id = g_agent.stacks.Intern(frames, depth);
+  if (stack_id == StackTable::kInvalidId) {
+    counters.dropped_stack_table_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  LiveBlock stale;
+  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, size, weight}, &stale)) {
+    case LiveTable::InsertResult::kFull:
+      counters.dropped_live_table_full.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case LiveTable::InsertResult::kReplacedStale:
+      ring->TryPush(SampleEvent{stale.stack_id, SampleEvent::kFree, stale.size,
+                                stale.object_weight});
+      break;
+    case LiveTable::InsertResult::kInserted:
+      break;
+  }
+  ring->TryPush(SampleEvent{stack_id, SampleEvent::kAlloc, size, weight});
+  counters.samples.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void OnSampleDue(void* pointer, size_t size) {
+  ThreadState& state = tls_state;
+  if (state.in_agent) return;  // the agent's own allocations are never sampled
+  AgentState agent_state = g_agent.state.load(std::memory_order_acquire);
+  if (agent_state != AgentState::kActive) {
+    state.bytes_until_sample = agent_state == AgentState::kOff ? INT64_MAX : kStartupRecheckBytes;
+    return;
+  }
+  InAgentScope scope;
+  double weight = g_sampler.TakeSample(state, size);
+  if (weight == 0.0 || pointer == nullptr) return;
+  RecordSampledAllocation(state, pointer, size, weight);
+}
+
+void OnMaybeSampledFree(void* pointer) {
+  if (pointer == nullptr || !g_agent.live.initialized()) return;
+  LiveBlock block;
+  if (g_agent.live.Erase(pointer, &block)) RecordFree(block);
+}
+
+ReallocTicket BeforeRealloc(void* old_pointer) {
+  ReallocTicket ticket;
+  if (old_pointer != nullptr && g_agent.live.MaybeContains(old_pointer) &&
+      g_agent.live.initialized()) {
+    ticket.old_was_sampled = g_agent.live.Erase(old_pointer, &ticket.old_block);
+  }
+  return ticket;
+}
+
+void AfterRealloc(const ReallocTicket& ticket, void* old_pointer, void* new_pointer, size_t size) {
+  bool failed = new_pointer == nullptr && size != 0 && old_pointer != nullptr;
+  if (ticket.old_was_sampled) {
+    LiveBlock stale;
+    // A failed realloc leaves the old block in place: it is live again.
+    if (!failed ||
+        g_agent.live.Insert(old_pointer, ticket.old_block, &stale) ==
+            LiveTable::InsertResult::kFull) {
+      RecordFree(ticket.old_block);
+    }
+  }
+  if (new_pointer != nullptr) OnAlloc(new_pointer, size);
+}
+
+void OnThreadExit(void* ring) {
+  ThreadState& state = tls_state;
+  // glibc runs key destructors for several rounds and frees more afterwards;
+  // re-arming keeps the ring until the last round.
+  if (++state.exit_destructor_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(g_ring_key, ring);
+    return;
+  }
+  state.ring = nullptr;
+  state.ring_retired = 1;
+  g_agent.rings.Retire(static_cast<EventRing*>(ring));
+}
+
+bool InitThreadExitKey() {
+  g_ring_key_ready = pthread_key_create(&g_ring_key, OnThreadExit) == 0;
+  return g_ring_key_ready;
+}
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,149 @@
+// Start-up, exit, fork and exec policy of the agent.
+//
+// Start: the library constructor resolves the real allocator, reads the
+// settings, reserves every table, loads the unwinder, opens the output and
+// starts the collector; only then does sampling begin. Anything that fails is
+// said once on stderr and the agent stays off: the host never notices.
+//
+// Exit: an atexit handler registered from the constructor (so it runs after
+// the program's own exit handlers and static destructors) writes the final
+// snapshot. Agent state is never torn down: hooks keep running until the end.
+//
+// Fork: the child is silent (no collector, no sampling, never writes the
+// parent's recording); fork + exec is followed through the environment.
+// Exec: children inherit the agent only with HEAPDRIFT_FOLLOW_EXEC=1; then
+// every process other than the first writes its own recording, the output
+// path suffixed with ".<pid>" unless it already contains "%p".
+#include <dlfcn.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "agent.h"
+#include "collector.h"
+#include "hooks.h"
+#include "raw_log.h"
+#include "real_alloc.h"
+#include "sampler.h"
+#include "thread_state.h"
+#include "stack_capture.h"
+
+namespace heapdrift::agent {
+
+namespace {
+
+constexpr char kLibraryName[] = "libheapdrift.so";
+
+bool IsThisLibrary(const char* entry, size_t length) {
+  size_t name_length = sizeof(kLibraryName) - 1;
+  return length >= name_length &&
+         std::memcmp(entry + length - name_length, kLibraryName, name_length) == 0 &&
+         (length == name_length || entry[length - name_length - 1] == '/');
+}
+
+// Removes this library from LD_PRELOAD so that programs the host executes run
+// without it.
+void StopPreloadingIntoChildren() {
+  const char* preload = getenv("LD_PRELOAD");
+  if (preload == nullptr) return;
+  char kept[8192];
+  size_t used = 0;
+  for (const char* entry = preload; *entry != '\0';) {
+    size_t length = std::strcspn(entry, ": ");
+    if (length > 0 && !IsThisLibrary(entry, length) && used + length + 1 < sizeof(kept)) {
+      if (used > 0) kept[used++] = ':';
+      std::memcpy(kept + used, entry, length);
+      used += length;
+    }
+    entry += length;
+    if (*entry != '\0') ++entry;
+  }
+  kept[used] = '\0';
+  if (used == 0) {
+    unsetenv("LD_PRELOAD");
+  } else {
+    setenv("LD_PRELOAD", kept, 1);
+  }
+}
+
+// With follow-exec, the first process of the tree records to the path as
+// given; every descendant gets its own file.
+void ApplyFollowExecNaming(Options& options) {
+  char pid_text[16];
+  snprintf(pid_text, sizeof(pid_text), "%d", getpid());
+  const char* root = getenv("HEAPDRIFT_ROOT_PID");
+  if (root == nullptr) {
+    setenv("HEAPDRIFT_ROOT_PID", pid_text, 1);
+    return;
+  }
+  if (std::strcmp(root, pid_text) == 0 || options.streams_to_socket() ||
+      std::strstr(options.output, "%p") != nullptr) {
+    return;
+  }
+  size_t length = std::strlen(options.output);
+  if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);
+}
+
+void AtExit() {
+  if (getpid() != g_agent.pid || !g_agent.active()) return;  // a forked child, or never started
+  InAgentScope scope;
+  g_collector.Finish();
+}
+
+void AtForkChild() { g_agent.state.store(AgentState::kOff, std::memory_order_release); }
+
+void Start() {
+  InAgentScope scope;  // everything below may allocate: never sample it
+  ResolveRealAllocator();
+  g_agent.pid = getpid();
+  Options& options = g_agent.options;
+  char error[256];
+  if (!ParseOptions(&options, error, sizeof(error))) {
+    LogLine("%s; profiling disabled", error);
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
+  if (options.follow_exec) {
+    ApplyFollowExecNaming(options);
+  } else {
+    StopPreloadingIntoChildren();
+  }
+  if (!g_real_ready.load()) {
+    LogLine("no allocator found after heapdrift in the symbol search order; profiling disabled");
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
+  if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
+      !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
+      !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
+                          static_cast<uint32_t>(options.ring_events)) ||
+      !InitThreadExitKey()) {
+    LogLine("cannot reserve memory for its tables; profiling disabled");
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
+  if (!LoadUnwinder()) {
+    LogLine("libunwind.so.8 not found; using the slower libgcc unwinder");
+  }
+  uintptr_t begin = 0, end = 0;
+  if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
+    SetAgentTextRange(begin, end);
+  }
+  g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
+  if (!g_collector.Start(options)) {
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
+  pthread_atfork(nullptr, nullptr, AtForkChild);
+  atexit(AtExit);
+  g_agent.state.store(AgentState::kActive, std::memory_order_release);
+}
+
+}  // namespace
+
+__attribute__((constructor(101))) void HeapdriftConstructor() { Start(); }
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,82 @@
+#include "options.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace heapdrift::agent {
+namespace {
+
+bool ParseCount(const char* name, uint64_t min, uint64_t max, uint64_t* value, char* error,
+                unsigned long error_size) {
+  const char* text = getenv(name);
+  if (text == nullptr || *text == '\0') return true;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long parsed = strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || parsed < min ||
+      parsed > max) {
+    snprintf(error, error_size, "invalid %s='%.64s' (expected an integer from %llu to %llu)", name,
+             text, static_cast<unsigned long long>(min), static_cast<unsigned long long>(max));
+    return false;
+  }
+  *value = parsed;
+  return true;
+}
+
+bool ParseFlag(const char* name, bool* value, char* error, unsigned long error_size) {
+  const char* text = getenv(name);
+  if (text == nullptr || *text == '\0') return true;
+  if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
+    *value = true;
+  } else if (strcmp(text, "0") == 0 || strcmp(text, "false") == 0 || strcmp(text, "no") == 0) {
+    *value = false;
+  } else {
+    snprintf(error, error_size, "invalid %s='%.64s' (expected 1 or 0)", name, text);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Options::streams_to_socket() const { return strncmp(output, "unix:", 5) == 0; }
+const char* Options::socket_path() const { return output + 5; }
+
+bool ParseOptions(Options* options, char* error, unsigned long error_size) {
+  if (const char* output = getenv("HEAPDRIFT_OUTPUT"); output != nullptr) {
+    size_t length = strlen(output);
+    if (length == 0 || length >= sizeof(options->output) ||
+        (strncmp(output, "unix:", 5) == 0 && length == 5)) {
+      snprintf(error, error_size, "invalid HEAPDRIFT_OUTPUT (expected a file path or unix:/path)");
+      return false;
+    }
+    memcpy(options->output, output, length + 1);
+  }
+  constexpr uint64_t kHuge = uint64_t{1} << 40;
+  if (!ParseCount("HEAPDRIFT_SAMPLE_BYTES", 1, kHuge, &options->sample_bytes, error, error_size) ||
+      !ParseCount("HEAPDRIFT_MAX_SAMPLES_PER_SEC", 0, 10000000, &options->max_samples_per_sec,
+                  error, error_size) ||
+      !ParseCount("HEAPDRIFT_INTERVAL_MS", 10, 3600000, &options->interval_ms, error,
+                  error_size) ||
+      !ParseCount("HEAPDRIFT_MAX_STACKS", 16, 1 << 24, &options->max_stacks, error, error_size) ||
+      !ParseCount("HEAPDRIFT_MAX_LIVE", 0, uint64_t{1} << 30, &options->max_live, error,
+                  error_size) ||
+      !ParseCount("HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error, error_size) ||
+      !ParseCount("HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
+                  error_size) ||
+      !ParseFlag("HEAPDRIFT_FOLLOW_EXEC", &options->follow_exec, error, error_size)) {
+    return false;
+  }
+  bool exact = options->sample_bytes == 1;
+  if (options->max_live == 0) options->max_live = exact ? (1u << 23) : (1u << 18);
+  if (options->ring_events == 0) options->ring_events = exact ? (1u << 15) : (1u << 11);
+  // Rings are indexed with a mask.
+  uint64_t ring = 1;
+  while (ring < options->ring_events) ring <<= 1;
+  options->ring_events = ring;
+  return true;
+}
+
+}  // namespace heapdrift::agent

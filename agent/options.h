@@ -1,0 +1,31 @@
+// The agent's settings, read once from HEAPDRIFT_* environment variables.
+// Parsing never allocates; a bad value makes Parse() fail with a message and
+// the agent stays off (the host runs on, untouched).
+#pragma once
+
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+struct Options {
+  // HEAPDRIFT_OUTPUT: a file path, or "unix:/path.sock" to stream to a
+  // receiver. "%p" in a file path becomes the pid.
+  char output[4096] = "heapdrift-%p.rec";
+  uint64_t sample_bytes = 64 * 1024;           // HEAPDRIFT_SAMPLE_BYTES (1 = exact)
+  uint64_t max_samples_per_sec = 2000;         // HEAPDRIFT_MAX_SAMPLES_PER_SEC (0 = fixed)
+  uint64_t interval_ms = 1000;                 // HEAPDRIFT_INTERVAL_MS
+  uint64_t max_stacks = 65536;                 // HEAPDRIFT_MAX_STACKS
+  uint64_t max_live = 0;                       // HEAPDRIFT_MAX_LIVE (0 = by mode)
+  uint64_t max_threads = 1024;                 // HEAPDRIFT_MAX_THREADS
+  uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)
+  bool follow_exec = false;                    // HEAPDRIFT_FOLLOW_EXEC
+
+  bool streams_to_socket() const;
+  const char* socket_path() const;  // after "unix:"
+};
+
+// Fills `options` from the environment. On failure returns false with a
+// one-line reason in `error`.
+bool ParseOptions(Options* options, char* error, unsigned long error_size);
+
+}  // namespace heapdrift::agent

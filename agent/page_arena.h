@@ -1,0 +1,21 @@
+// Memory for the agent's own data, straight from mmap: the agent never uses the
+// heap it observes, so its bookkeeping can neither recurse into the hooks nor
+// perturb the host's allocator. Thread-safe, async-signal-safe, never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+// Zero-filled, private, MAP_NORESERVE: untouched pages cost nothing, so tables
+// can reserve their worst-case size up front and never move. nullptr on failure.
+void* MapPages(size_t bytes);
+void UnmapPages(void* address, size_t bytes);
+// Grows (possibly moving) a mapping obtained from MapPages.
+void* RemapPages(void* address, size_t old_bytes, size_t new_bytes);
+
+// Bytes currently reserved through these functions: the agent's memory bound.
+uint64_t MappedBytes();
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,107 @@
+#include "sink.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "raw_log.h"
+
+namespace heapdrift::agent {
+
+bool ExpandPid(const char* pattern, int pid, char* out, size_t out_size) {
+  size_t used = 0;
+  for (const char* p = pattern; *p != '\0'; ++p) {
+    if (p[0] == '%' && p[1] == 'p') {
+      int written = snprintf(out + used, out_size - used, "%d", pid);
+      if (written < 0 || static_cast<size_t>(written) >= out_size - used) return false;
+      used += written;
+      ++p;
+      continue;
+    }
+    if (used + 1 >= out_size) return false;
+    out[used++] = *p;
+  }
+  out[used] = '\0';
+  return true;
+}
+
+bool Sink::Open(const char* output) {
+  if (strncmp(output, "unix:", 5) == 0) return OpenSocket(output + 5);
+  char path[sizeof(description_)];
+  if (!ExpandPid(output, getpid(), path, sizeof(path))) {
+    LogLine("output path too long; profiling disabled");
+    return false;
+  }
+  return OpenFile(path);
+}
+
+bool Sink::OpenFile(const char* path) {
+  snprintf(description_, sizeof(description_), "%s", path);
+  fd_ = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    LogLine("cannot write %s: %s; profiling disabled", path, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool Sink::OpenSocket(const char* path) {
+  snprintf(description_, sizeof(description_), "unix:%s", path);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof(address.sun_path)) {
+    LogLine("socket path too long: %s; profiling disabled", path);
+    return false;
+  }
+  strcpy(address.sun_path, path);
+  fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    LogLine("cannot connect to unix:%s: %s; profiling disabled", path, strerror(errno));
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    return false;
+  }
+  is_socket_ = true;
+  return true;
+}
+
+void Sink::Fail(const char* what, int error) {
+  failed_ = true;
+  if (is_socket_) {
+    LogLine("receiver at %s went away (%s); the program continues, heapdrift stops recording",
+            description_, strerror(error));
+  } else {
+    LogLine("%s %s failed (%s); the program continues, heapdrift stops recording", what,
+            description_, strerror(error));
+  }
+}
+
+bool Sink::Write(const uint8_t* data, size_t size, int timeout_ms) {
+  if (!healthy()) return false;
+  while (size > 0) {
+    ssize_t written = is_socket_ ? send(fd_, data, size, MSG_NOSIGNAL) : write(fd_, data, size);
+    if (written > 0) {
+      data += written;
+      size -= static_cast<size_t>(written);
+      continue;
+    }
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd waiting{fd_, POLLOUT, 0};
+      if (poll(&waiting, 1, timeout_ms) > 0) continue;
+      Fail("writing to", ETIMEDOUT);
+      return false;
+    }
+    Fail("writing", written < 0 ? errno : EIO);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace heapdrift::agent

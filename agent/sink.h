@@ -1,0 +1,39 @@
+// Where the recording goes: a file, or a Unix stream socket with a receiver
+// (`heapdrift record`) on the other end. Used only by the collector thread and
+// by the exit path. After the first failure (disk full, receiver gone) the
+// sink says so once on stderr and turns into a no-op, so the host runs on.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+class Sink {
+ public:
+  // Opens `output` (a path, or "unix:/path.sock"), expanding "%p" to the pid.
+  // Returns false, having logged why, when it cannot.
+  bool Open(const char* output);
+
+  // Writes all bytes or fails; a socket write waits at most `timeout_ms` for
+  // a stalled receiver before giving up.
+  bool Write(const uint8_t* data, size_t size, int timeout_ms = 1000);
+
+  bool healthy() const { return fd_ >= 0 && !failed_; }
+  const char* description() const { return description_; }
+
+ private:
+  bool OpenFile(const char* path);
+  bool OpenSocket(const char* path);
+  void Fail(const char* what, int error);
+
+  int fd_ = -1;
+  bool is_socket_ = false;
+  bool failed_ = false;
+  char description_[4200] = "";
+};
+
+// Expands "%p" in `pattern` to `pid` into `out`; false if it does not fit.
+bool ExpandPid(const char* pattern, int pid, char* out, size_t out_size);
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,44 @@
+#include "site_totals.h"
+
+#include "page_arena.h"
+
+namespace heapdrift::agent {
+
+bool SiteTotals::Init(uint32_t max_sites) {
+  totals_ = static_cast<SiteTotal*>(MapPages(sizeof(SiteTotal) * max_sites));
+  changed_ = static_cast<uint32_t*>(MapPages(sizeof(uint32_t) * max_sites));
+  changed_flag_ = static_cast<uint8_t*>(MapPages(max_sites));
+  max_sites_ = max_sites;
+  return totals_ != nullptr && changed_ != nullptr && changed_flag_ != nullptr;
+}
+
+void SiteTotals::MarkChanged(uint32_t id) {
+  if (changed_flag_[id]) return;
+  changed_flag_[id] = 1;
+  changed_[changed_count_++] = id;
+}
+
+void SiteTotals::Apply(const SampleEvent& event) {
+  if (event.stack_id >= max_sites_) return;
+  double bytes = event.object_weight * static_cast<double>(event.size);
+  if (event.kind == SampleEvent::kFree) {
+    ApplyFree(event.stack_id, event.object_weight, bytes);
+    return;
+  }
+  SiteTotal& total = totals_[event.stack_id];
+  total.live_objects += event.object_weight;
+  total.live_bytes += bytes;
+  total.allocated_objects += event.object_weight;
+  total.allocated_bytes += bytes;
+  MarkChanged(event.stack_id);
+}
+
+void SiteTotals::ApplyFree(uint32_t stack_id, double objects, double bytes) {
+  if (stack_id >= max_sites_) return;
+  SiteTotal& total = totals_[stack_id];
+  total.live_objects -= objects;
+  total.live_bytes -= bytes;
+  MarkChanged(stack_id);
+}
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,47 @@
+// Encodes the recording's messages (proto/heapdrift.proto) with ProtoWriter.
+// Pure encoding: the collector gathers the data, this file knows the fields.
+#pragma once
+
+#include <cstdint>
+
+#include "process_memory.h"
+#include "proto_writer.h"
+#include "site_totals.h"
+#include "stack_table.h"
+
+namespace heapdrift::agent {
+
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr char kRecordingMagic[] = "heapdrift-recording";
+
+struct HeaderInfo {
+  uint32_t pid;
+  uint32_t parent_pid;
+  const char* executable;
+  const char* command_line;  // NUL-separated arguments
+  uint32_t command_line_size;
+  uint64_t sample_bytes;
+  uint64_t max_samples_per_sec;
+  uint64_t start_time_unix_ns;
+  uint64_t start_clock_ns;
+  uint64_t snapshot_interval_ms;
+};
+
+struct StatsInfo {
+  uint64_t samples, dropped_ring_full, dropped_no_ring, dropped_live_table_full,
+      dropped_stack_table_full, frees_spilled, agent_memory_bytes, current_sample_bytes,
+      live_samples, stacks;
+};
+
+void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header);
+
+// Snapshot message field numbers the collector fills in between Begin and End.
+enum SnapshotField : uint32_t { kSnapshotSites = 3, kSnapshotStacks = 4, kSnapshotMappings = 5 };
+
+size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);
+void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total);
+void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& record);
+void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
+                 const StatsInfo& stats);
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,67 @@
+// Interned call stacks: each distinct stack is stored once and named by a
+// dense 32-bit id, so events and live blocks carry 4 bytes instead of a stack.
+//
+// Lock-free: host threads intern concurrently (CAS on an open-addressing index
+// of ids); the collector reads records by id. Records live in a bump arena of
+// mmap'd pages reserved for the worst case (max_stacks full-depth stacks), so
+// memory is bounded and nothing ever moves. When the table is full, Intern
+// fails and the caller drops the sample. Never allocates, never blocks.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+struct StackRecord {
+  uint64_t hash;
+  uint32_t depth;
+  uint32_t unused;
+  // Frees of this stack's sampled blocks that could not go through a ring
+  // (see hooks.cc): summed here atomically and folded in by the collector.
+  std::atomic<double> spilled_objects;
+  std::atomic<double> spilled_bytes;
+  uintptr_t frames[];  // return addresses, innermost first
+};
+
+class StackTable {
+ public:
+  static constexpr uint32_t kMaxDepth = 64;
+  static constexpr uint32_t kInvalidId = UINT32_MAX;
+
+  bool Init(uint32_t max_stacks);
+
+  // Id of the stack `frames[0..depth)`, interning it on first sight.
+  uint32_t Intern(const uintptr_t* frames, uint32_t depth);
+
+  // Ids handed out so far; a record may still be in flight (Get() == nullptr).
+  uint32_t id_count() const {
+    uint32_t issued = next_id_.load(std::memory_order_acquire);
+    return issued < max_stacks_ ? issued : max_stacks_;
+  }
+  const StackRecord* Get(uint32_t id) const {
+    return id < max_stacks_ ? records_[id].load(std::memory_order_acquire) : nullptr;
+  }
+  StackRecord* GetMutable(uint32_t id) {
+    return id < max_stacks_ ? records_[id].load(std::memory_order_acquire) : nullptr;
+  }
+
+  static uint64_t Hash(const uintptr_t* frames, uint32_t depth);
+
+ private:
+  static constexpr uint32_t kMaxProbes = 128;
+
+  StackRecord* NewRecord(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t* id);
+
+  std::atomic<uint32_t>* slots_ = nullptr;  // id + 1, or 0 when empty
+  uint32_t slot_mask_ = 0;
+  std::atomic<StackRecord*>* records_ = nullptr;
+  uint32_t max_stacks_ = 0;
+  std::atomic<uint32_t> next_id_{0};
+  char* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  std::atomic<size_t> arena_used_{0};
+};
+
+}  // namespace heapdrift::agent

@@ -1,0 +1,50 @@
+// The agent's entire per-thread state: one small, zero-initialised, trivially
+// destructible block in initial-exec TLS.
+//
+// Why initial-exec: any other TLS model may call __tls_get_addr, which can
+// malloc on a thread's first access or after a dlopen, recursing into our own
+// hooks. Why trivially destructible: glibc keeps calling free() after TLS
+// destructors have run at thread exit; a thread_local with a destructor would
+// be resurrected on freed memory.
+#pragma once
+
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+class EventRing;
+
+struct ThreadState {
+  // Bytes left until the next sampled allocation; the hot path's only write.
+  // Zero-initialised, so a thread's first allocation takes the slow path and
+  // draws a real countdown.
+  int64_t bytes_until_sample;
+  // Mean interval R in force when bytes_until_sample was drawn: the weight of
+  // the sample it triggers must use that R to stay unbiased.
+  uint64_t interval_at_draw;
+  uint64_t rng_state;
+  EventRing* ring;
+  // Non-zero while this thread runs agent code; allocations made meanwhile
+  // (by the agent, or by a signal handler that interrupted it) pass through.
+  uint32_t in_agent;
+  // Set once the thread has handed its ring back at exit: later events on
+  // this thread take the ring-free paths.
+  uint32_t ring_retired;
+  uint32_t exit_destructor_rounds;
+};
+
+extern __thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
+
+// Marks the current thread as running agent code for the scope's lifetime.
+class InAgentScope {
+ public:
+  InAgentScope() : previous_(tls_state.in_agent) { tls_state.in_agent = 1; }
+  ~InAgentScope() { tls_state.in_agent = previous_; }
+  InAgentScope(const InAgentScope&) = delete;
+  InAgentScope& operator=(const InAgentScope&) = delete;
+
+ private:
+  uint32_t previous_;
+};
+
+}  // namespace heapdrift::agent
