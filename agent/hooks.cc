@@ -45,9 +45,10 @@ void Spill(const SampleEvent& event) {
 void RecordFree(const LiveBlock& block) {
   ThreadState& state = tls_state;
   SampleEvent event{block.stack_id, SampleEvent::kFree, block.size, block.object_weight};
-  if (!state.in_agent && state.ring != nullptr) {
+  if (!state.in_agent) {
     InAgentScope scope;
-    if (state.ring->TryPush(event)) return;
+    EventRing* ring = RingForThisThread(state);
+    if (ring != nullptr && ring->TryPush(event)) return;
   }
   Spill(event);
 }

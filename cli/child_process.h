@@ -1,0 +1,29 @@
+// Runs a program as a child with extra environment, forwarding termination
+// signals to it, and reports how it ended.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heapdrift::cli {
+
+struct ChildResult {
+  bool started = false;
+  std::string error;  // why it could not start (started == false)
+  int start_errno = 0;
+  int exit_code = 0;  // the child's exit status, or 128 + signal like a shell
+  int signal = 0;     // non-zero when a signal ended it
+};
+
+// Starts argv[0] (searched in PATH) with `extra_env` set, waits for it. While
+// it runs, SIGTERM, SIGHUP and SIGQUIT sent to us go to the child, and so does
+// a SIGINT sent by kill(1); a Ctrl-C from the terminal reaches the child on
+// its own (same process group), so it is not sent twice.
+ChildResult RunChild(const std::vector<std::string>& argv,
+                     const std::vector<std::pair<std::string, std::string>>& extra_env);
+
+// Exit code for a child that could not start: 127 not found, 126 otherwise.
+int ExitCodeForStartFailure(const ChildResult& result);
+
+}  // namespace heapdrift::cli

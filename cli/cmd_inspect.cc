@@ -1,0 +1,119 @@
+// heapdrift inspect: what a recording holds, raw: header, memory, agent
+// statistics and the call sites holding the most live memory at the end, with
+// frames as module+offset (symbols come with `report`).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "commands.h"
+#include "format.h"
+#include "recording.h"
+
+namespace heapdrift::cli {
+namespace {
+
+struct SiteEnd {
+  uint32_t stack_id;
+  proto::CallSite first;  // first time the site appeared
+  double first_seconds;
+  proto::CallSite last;
+};
+
+void PrintRecording(const Recording& recording, const std::string& path, size_t top) {
+  const proto::Header& header = recording.header;
+  std::string command;
+  for (const std::string& argument : header.command_line()) command += argument + " ";
+  fmt::print("recording {}: pid {} {}\n", path, header.pid(), command);
+  fmt::print("  format {}, agent {}, sampling interval {} ({}), snapshots every {} ms\n",
+             header.format_version(), header.agent_version(),
+             header.sample_bytes() == 1 ? std::string("exact") : HumanBytes(header.sample_bytes()),
+             header.max_samples_per_sec() ? fmt::format("adaptive, budget {}/s",
+                                                        header.max_samples_per_sec())
+                                          : "fixed",
+             header.snapshot_interval_ms());
+  if (recording.snapshots.empty()) {
+    fmt::print("  no snapshots\n");
+    return;
+  }
+  const proto::Snapshot& first = recording.snapshots.front();
+  const proto::Snapshot& last = recording.snapshots.back();
+  fmt::print("  {} snapshots over {:.1f} s{}\n", recording.snapshots.size(),
+             recording.DurationSeconds(), last.final() ? "" : " (no final snapshot)");
+  fmt::print("  RSS {} -> {}", HumanBytes(first.memory().rss_bytes()),
+             HumanBytes(last.memory().rss_bytes()));
+  if (last.memory().has_allocator_stats()) {
+    fmt::print("; malloc in use {} -> {}", HumanBytes(first.memory().allocator_in_use_bytes()),
+               HumanBytes(last.memory().allocator_in_use_bytes()));
+  }
+  fmt::print("\n");
+  const proto::AgentStats& stats = last.stats();
+  uint64_t dropped = stats.dropped_ring_full() + stats.dropped_no_ring() +
+                     stats.dropped_live_table_full() + stats.dropped_stack_table_full();
+  fmt::print("  agent: {} samples, {} dropped, {} frees spilled, {} stacks, {} mapped by the agent, "
+             "interval now {}\n",
+             stats.samples(), dropped, stats.frees_spilled(), stats.stacks(),
+             HumanBytes(stats.agent_memory_bytes()), HumanBytes(stats.current_sample_bytes()));
+
+  std::map<uint32_t, SiteEnd> sites;
+  for (const proto::Snapshot& snapshot : recording.snapshots) {
+    double seconds = static_cast<double>(snapshot.time_ns() - header.start_clock_ns()) / 1e9;
+    for (const proto::CallSite& site : snapshot.sites()) {
+      auto [it, inserted] = sites.try_emplace(site.stack_id(), SiteEnd{site.stack_id(), site,
+                                                                       seconds, site});
+      if (!inserted) it->second.last = site;
+    }
+  }
+  std::vector<const SiteEnd*> ranked;
+  for (const auto& [id, site] : sites) ranked.push_back(&site);
+  std::sort(ranked.begin(), ranked.end(), [](const SiteEnd* a, const SiteEnd* b) {
+    return a->last.live_bytes() > b->last.live_bytes();
+  });
+  double end_seconds = recording.DurationSeconds();
+  fmt::print("\ncall sites by live bytes at the end ({} of {}):\n", std::min(top, ranked.size()),
+             ranked.size());
+  for (size_t i = 0; i < ranked.size() && i < top; ++i) {
+    const SiteEnd& site = *ranked[i];
+    double span = end_seconds - site.first_seconds;
+    double rate = span > 0 ? (site.last.live_bytes() - site.first.live_bytes()) / span : 0;
+    fmt::print("#{:<3} live {:>10}  {:>9} objects  allocated {:>10}  change {}/s\n", i + 1,
+               HumanBytes(site.last.live_bytes()), site.last.live_objects(),
+               HumanBytes(site.last.allocated_bytes()), HumanBytes(rate));
+    auto stack = recording.stacks.find(site.stack_id);
+    if (stack == recording.stacks.end()) continue;
+    size_t shown = 0;
+    for (uint64_t frame : stack->second) {
+      if (shown++ == 8) break;
+      fmt::print("       {}\n", ModuleOffset(recording, frame));
+    }
+  }
+}
+
+}  // namespace
+
+void AddInspectCommand(CLI::App& app, int* exit_code) {
+  auto path = std::make_shared<std::string>();
+  auto top = std::make_shared<size_t>(10);
+  CLI::App* inspect = app.add_subcommand("inspect", "Show what a recording holds, unsymbolized");
+  inspect->footer("Example:\n  heapdrift inspect server.rec --top 5");
+  inspect->add_option("recording", *path, "Recording file")->required();
+  inspect->add_option("--top", *top, "How many call sites to list");
+  inspect->callback([path, top, exit_code] {
+    Recording recording;
+    ReadResult result = ReadRecording(*path, &recording);
+    if (result.status != ReadStatus::kOk) {
+      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
+      *exit_code = ExitCodeFor(result.status);
+      return;
+    }
+    for (const std::string& warning : result.warnings) {
+      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
+    }
+    PrintRecording(recording, *path, *top);
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace heapdrift::cli

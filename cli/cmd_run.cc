@@ -1,0 +1,79 @@
+// heapdrift run: runs a program under the agent and leaves a recording.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "agent_locator.h"
+#include "child_process.h"
+#include "commands.h"
+#include "recording.h"
+
+namespace heapdrift::cli {
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  struct Settings {
+    std::string output;
+    uint64_t sample_bytes = 0;
+    uint64_t interval_ms = 0;
+    bool follow_exec = false;
+    std::vector<std::string> command;
+  };
+  auto settings = std::make_shared<Settings>();
+  CLI::App* run = app.add_subcommand("run", "Run a program under the agent and record its heap");
+  run->footer(
+      "Examples:\n"
+      "  heapdrift run -o server.rec -- ./server --port 8080\n"
+      "  heapdrift run --sample-bytes 1 -o exact.rec -- ./unit_tests\n"
+      "The exit code is the program's own (128+N if signal N ended it).");
+  run->add_option("-o,--output", settings->output, "Recording to write")->required();
+  run->add_option("--sample-bytes", settings->sample_bytes,
+                  "Mean bytes between samples (1 = record every allocation; default 65536)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  run->add_option("--interval-ms", settings->interval_ms, "Milliseconds between snapshots")
+      ->check(CLI::Range(10, 3600000));
+  run->add_flag("--follow-exec", settings->follow_exec,
+                "Also record programs it executes (each to OUTPUT.<pid>)");
+  run->add_option("command", settings->command, "Program and its arguments (after --)")
+      ->required();
+  run->callback([settings, exit_code] {
+    std::string error;
+    std::optional<std::string> agent = LocateAgent(&error);
+    if (!agent) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = 1;
+      return;
+    }
+    std::error_code ignored;
+    std::string output = std::filesystem::absolute(settings->output, ignored).string();
+    if (FILE* probe = std::fopen(output.c_str(), "wb"); probe != nullptr) {
+      std::fclose(probe);
+    } else {
+      std::fprintf(stderr, "heapdrift: cannot write %s: %s\n", output.c_str(), std::strerror(errno));
+      *exit_code = 1;
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> env;
+    const char* preload = std::getenv("LD_PRELOAD");
+    env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
+    env.emplace_back("HEAPDRIFT_OUTPUT", output);
+    if (settings->sample_bytes != 0) {
+      env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
+    }
+    if (settings->interval_ms != 0) {
+      env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
+    }
+    if (settings->follow_exec) env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
+    ChildResult result = RunChild(settings->command, env);
+    if (!result.started) {
+      std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());
+      *exit_code = ExitCodeForStartFailure(result);
+      return;
+    }
+    *exit_code = result.exit_code;
+  });
+}
+
+}  // namespace heapdrift::cli

@@ -1,0 +1,12 @@
+// The `heapdrift` subcommands. Each Add*Command registers one subcommand on
+// the CLI11 app; its callback stores the process exit code in *exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace heapdrift::cli {
+
+void AddRunCommand(CLI::App& app, int* exit_code);
+void AddInspectCommand(CLI::App& app, int* exit_code);
+
+}  // namespace heapdrift::cli

@@ -1,0 +1,18 @@
+// Small text formatters shared by the commands' human output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "recording.h"
+
+namespace heapdrift::cli {
+
+// "12.3 MiB", "512 B", "-1.5 KiB".
+std::string HumanBytes(double bytes);
+
+// "libfoo.so+0x1a2b": module basename and ELF virtual address (what addr2line
+// and the symbolizer take) of the instruction a return address belongs to.
+std::string ModuleOffset(const Recording& recording, uint64_t return_address);
+
+}  // namespace heapdrift::cli

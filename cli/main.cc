@@ -1,0 +1,23 @@
+#include <cstdio>
+
+#include "commands.h"
+#include "recording.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"heapdrift: finds the call sites whose live memory keeps growing"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  heapdrift::cli::AddRunCommand(app, &exit_code);
+  heapdrift::cli::AddInspectCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::ParseError& error) {
+    std::fprintf(stderr, "heapdrift: %s (see heapdrift --help)\n", error.what());
+    return heapdrift::cli::kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,157 @@
+#include "recording.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace heapdrift::cli {
+namespace {
+
+constexpr char kMagic[] = "heapdrift-recording";
+// A snapshot is at most a few tens of MB; anything claiming more is corrupt.
+constexpr uint32_t kMaxRecordBytes = 1u << 30;
+
+enum class Next { kRecord, kEnd, kTruncated, kTooLarge };
+
+// Walks the length-delimited records of a recording held in memory.
+class RecordCursor {
+ public:
+  explicit RecordCursor(const std::string& data) : data_(data) {}
+
+  Next Read(const char** record, size_t* size) {
+    if (offset_ == data_.size()) return Next::kEnd;
+    uint64_t length = 0;
+    for (int shift = 0;; shift += 7) {
+      if (offset_ == data_.size()) return Next::kTruncated;
+      if (shift > 63) return Next::kTooLarge;
+      auto byte = static_cast<uint8_t>(data_[offset_++]);
+      length |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    if (length > kMaxRecordBytes) return Next::kTooLarge;
+    if (length > data_.size() - offset_) return Next::kTruncated;
+    *record = data_.data() + offset_;
+    *size = length;
+    offset_ += length;
+    return Next::kRecord;
+  }
+
+ private:
+  const std::string& data_;
+  size_t offset_ = 0;
+};
+
+bool ReadWholeFile(const std::string& path, std::string* data, std::string* error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t got = read(fd, chunk, sizeof(chunk));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      *error = "cannot read " + path + ": " + std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    if (got == 0) break;
+    data->append(chunk, static_cast<size_t>(got));
+  }
+  close(fd);
+  return true;
+}
+
+}  // namespace
+
+const proto::Mapping* Recording::MappingFor(uint64_t address) const {
+  for (auto it = mappings.rbegin(); it != mappings.rend(); ++it) {
+    if (address >= it->start() && address < it->limit()) return &*it;
+  }
+  return nullptr;
+}
+
+double Recording::DurationSeconds() const {
+  if (snapshots.empty()) return 0;
+  return static_cast<double>(snapshots.back().time_ns() - header.start_clock_ns()) / 1e9;
+}
+
+ReadResult ReadRecording(const std::string& path, Recording* recording) {
+  ReadResult result;
+  std::string data;
+  if (!ReadWholeFile(path, &data, &result.message)) {
+    result.status = ReadStatus::kCannotOpen;
+    return result;
+  }
+  RecordCursor cursor(data);
+  const char* record = nullptr;
+  size_t size = 0;
+  Next next = cursor.Read(&record, &size);
+  if (next != Next::kRecord || !recording->header.ParseFromArray(record, static_cast<int>(size)) ||
+      recording->header.magic() != kMagic) {
+    result.status = ReadStatus::kNotRecording;
+    result.message = path + " is not a heapdrift recording" +
+                     (data.empty() ? " (empty file)" : "");
+    return result;
+  }
+  if (recording->header.format_version() > kSupportedFormatVersion) {
+    result.status = ReadStatus::kNewerVersion;
+    result.message = path + " uses recording format " +
+                     std::to_string(recording->header.format_version()) +
+                     "; this heapdrift reads up to " + std::to_string(kSupportedFormatVersion) +
+                     ": upgrade heapdrift";
+    return result;
+  }
+  for (;;) {
+    next = cursor.Read(&record, &size);
+    if (next == Next::kEnd) break;
+    if (next == Next::kTruncated) {
+      recording->truncated = true;
+      result.warnings.push_back("recording is truncated after snapshot " +
+                                std::to_string(recording->snapshots.size()) +
+                                " (the process was killed or the disk filled); "
+                                "using what was recorded up to there");
+      break;
+    }
+    proto::Snapshot snapshot;
+    if (next == Next::kTooLarge || !snapshot.ParseFromArray(record, static_cast<int>(size)) ||
+        snapshot.sequence() != recording->snapshots.size()) {
+      if (recording->snapshots.empty()) {
+        result.status = ReadStatus::kCorrupt;
+        result.message = path + " is corrupt: its first snapshot cannot be read";
+        return result;
+      }
+      recording->truncated = true;
+      result.warnings.push_back("recording is corrupt after snapshot " +
+                                std::to_string(recording->snapshots.size()) +
+                                "; using what was recorded up to there");
+      break;
+    }
+    for (auto& stack : *snapshot.mutable_stacks()) {
+      recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());
+    }
+    for (auto& mapping : *snapshot.mutable_mappings()) {
+      recording->mappings.push_back(std::move(mapping));
+    }
+    snapshot.clear_stacks();
+    snapshot.clear_mappings();
+    recording->snapshots.push_back(std::move(snapshot));
+  }
+  return result;
+}
+
+int ExitCodeFor(ReadStatus status) {
+  switch (status) {
+    case ReadStatus::kOk:
+      return kExitOk;
+    case ReadStatus::kNewerVersion:
+      return kExitNewerFormat;
+    default:
+      return kExitBadRecording;
+  }
+}
+
+}  // namespace heapdrift::cli

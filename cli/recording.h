@@ -1,0 +1,59 @@
+// A recording loaded into memory (proto/heapdrift.proto), validated.
+//
+// Snapshots are kept as the agent wrote them, incremental: each holds the call
+// sites that changed. Readers that need a site's full time series walk the
+// snapshots in order (see SiteSeries in the analysis code).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "heapdrift.pb.h"
+
+namespace heapdrift::cli {
+
+inline constexpr uint32_t kSupportedFormatVersion = 1;
+
+struct Recording {
+  proto::Header header;
+  std::vector<proto::Snapshot> snapshots;  // stacks/mappings moved out, see below
+  std::map<uint32_t, std::vector<uint64_t>> stacks;  // id -> return addresses
+  std::vector<proto::Mapping> mappings;              // in order of appearance
+  bool truncated = false;  // the file ended inside a record; the rest was read
+
+  // Mapping holding `address`, the latest one loaded there; nullptr if none.
+  const proto::Mapping* MappingFor(uint64_t address) const;
+  double DurationSeconds() const;
+};
+
+enum class ReadStatus {
+  kOk,
+  kCannotOpen,     // missing or unreadable file
+  kNotRecording,   // empty, wrong magic, or garbage where the header should be
+  kNewerVersion,   // written by a newer heapdrift
+  kCorrupt,        // a record that does not parse, after a valid header
+};
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::kOk;
+  std::string message;  // one line, for the user, when status != kOk
+  std::vector<std::string> warnings;
+};
+
+// Reads `path`. A recording cut short (process killed, disk full) is not an
+// error: everything up to the last complete snapshot is returned with a
+// warning. A corrupt record after valid ones also keeps what came before.
+ReadResult ReadRecording(const std::string& path, Recording* recording);
+
+// Exit codes shared by every command (documented in README.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 2,
+  kExitBadRecording = 3,
+  kExitNewerFormat = 4,
+};
+int ExitCodeFor(ReadStatus status);
+
+}  // namespace heapdrift::cli

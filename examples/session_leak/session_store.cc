@@ -1,0 +1,58 @@
+#include "session_store.h"
+
+#include <cstring>
+
+namespace shop {
+
+Session* SessionStore::CreateSession(const std::string& user) {
+  auto* session = new Session;
+  session->user = user;
+  session->expires_at = std::chrono::steady_clock::now() + ttl_;
+  std::memset(session->csrf_token, 'x', sizeof(session->csrf_token));
+  std::memset(session->preferences, 0, sizeof(session->preferences));
+  std::lock_guard lock(mutex_);
+  session->id = next_id_++;
+  sessions_.emplace(session->id, session);
+  return session;
+}
+
+void SessionStore::AddToCart(Session* session, uint64_t product_id, uint32_t quantity) {
+  CartItem item{product_id, quantity, {}};
+  std::memcpy(item.description, "gift", 5);
+  std::lock_guard lock(mutex_);
+  session->cart.push_back(item);
+}
+
+void SessionStore::Forget(Session* session) {
+  // The heap bytes a leaked session holds, as requested from malloc.
+  uint64_t bytes = sizeof(Session) + session->cart.capacity() * sizeof(CartItem);
+  if (session->user.capacity() > 15) bytes += session->user.capacity() + 1;
+  leaked_bytes_ += bytes;
+}
+
+void SessionStore::ExpireSessions() {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    Session* session = it->second;
+    if (session->expires_at > now) {
+      ++it;
+      continue;
+    }
+    it = sessions_.erase(it);
+    if (!session->cart.empty() && !fixed_) {
+      // THE BUG: a session that still holds a cart is "kept for checkout
+      // recovery" -- by nobody. It is never freed.
+      Forget(session);
+      continue;
+    }
+    delete session;
+  }
+}
+
+size_t SessionStore::live_sessions() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+}  // namespace shop
