@@ -1,0 +1,111 @@
+#include "live_table.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace heapdrift::agent {
+namespace {
+
+void* Address(uintptr_t value) { return reinterpret_cast<void*>(value); }
+
+std::unique_ptr<LiveTable> MakeTable(uint32_t capacity) {
+  auto table = std::make_unique<LiveTable>();
+  EXPECT_TRUE(table->Init(capacity));
+  return table;
+}
+
+TEST(LiveTable, InsertEraseAndFilter) {
+  auto table = MakeTable(1024);
+  LiveBlock stale{}, erased{};
+  EXPECT_FALSE(table->MaybeContains(Address(0x10000)));
+  EXPECT_EQ(table->Insert(Address(0x10000), {3, 100, 2.5}, &stale),
+            LiveTable::InsertResult::kInserted);
+  EXPECT_TRUE(table->MaybeContains(Address(0x10000)));
+  EXPECT_EQ(table->size(), 1u);
+  EXPECT_FALSE(table->Erase(Address(0x20000), &erased));  // never sampled: harmless
+  ASSERT_TRUE(table->Erase(Address(0x10000), &erased));
+  EXPECT_EQ(erased.stack_id, 3u);
+  EXPECT_EQ(erased.size, 100u);
+  EXPECT_EQ(erased.object_weight, 2.5);
+  EXPECT_FALSE(table->MaybeContains(Address(0x10000)));
+  EXPECT_FALSE(table->Erase(Address(0x10000), &erased));  // double free: only once
+  EXPECT_EQ(table->size(), 0u);
+}
+
+TEST(LiveTable, ReusedAddressReplacesTheStaleBlock) {
+  auto table = MakeTable(64);
+  LiveBlock stale{};
+  table->Insert(Address(0x5000), {1, 10, 1.0}, &stale);
+  // The block's free was never seen; the allocator hands the address out again.
+  EXPECT_EQ(table->Insert(Address(0x5000), {2, 20, 1.0}, &stale),
+            LiveTable::InsertResult::kReplacedStale);
+  EXPECT_EQ(stale.stack_id, 1u);
+  LiveBlock erased{};
+  ASSERT_TRUE(table->Erase(Address(0x5000), &erased));
+  EXPECT_EQ(erased.stack_id, 2u);
+}
+
+TEST(LiveTable, TombstonesAreReusedSoChurnNeverFillsTheTable) {
+  auto table = MakeTable(256);
+  LiveBlock stale{}, erased{};
+  for (uintptr_t i = 0; i < 100000; ++i) {
+    void* address = Address(0x100000 + i * 48);
+    ASSERT_EQ(table->Insert(address, {1, 48, 1.0}, &stale), LiveTable::InsertResult::kInserted)
+        << i;
+    ASSERT_TRUE(table->Erase(address, &erased));
+  }
+  EXPECT_EQ(table->size(), 0u);
+}
+
+TEST(LiveTable, AFullNeighbourhoodRefusesInsertion) {
+  auto table = MakeTable(16);
+  LiveBlock stale{};
+  int inserted = 0;
+  for (uintptr_t i = 0; i < 64; ++i) {
+    inserted += table->Insert(Address(0x1000 + i * 16), {1, 16, 1.0}, &stale) ==
+                LiveTable::InsertResult::kInserted;
+  }
+  EXPECT_EQ(inserted, 16);
+}
+
+// Threads insert and erase disjoint address ranges concurrently, as a heap
+// does: nothing is lost and no erase finds another thread's block.
+TEST(LiveTable, ConcurrentInsertAndEraseStayConsistent) {
+  auto table = MakeTable(1 << 16);
+  constexpr int kThreads = 4, kBlocks = 5000;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      LiveBlock stale{}, erased{};
+      for (int round = 0; round < 5; ++round) {
+        for (int i = 0; i < kBlocks; ++i) {
+          void* address = Address(0x10000000ull * (t + 1) + i * 32ull);
+          if (table->Insert(address, {static_cast<uint32_t>(t), 32, 1.0}, &stale) !=
+              LiveTable::InsertResult::kInserted) {
+            ++failures[t];
+          }
+        }
+        for (int i = 0; i < kBlocks; i += 2) {
+          void* address = Address(0x10000000ull * (t + 1) + i * 32ull);
+          if (!table->Erase(address, &erased) || erased.stack_id != static_cast<uint32_t>(t)) {
+            ++failures[t];
+          }
+        }
+        for (int i = 1; i < kBlocks; i += 2) {
+          void* address = Address(0x10000000ull * (t + 1) + i * 32ull);
+          if (!table->Erase(address, &erased)) ++failures[t];
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  EXPECT_EQ(table->size(), 0u);
+}
+
+}  // namespace
+}  // namespace heapdrift::agent
