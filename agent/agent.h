@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "live_table.h"
+#include "module_registry.h"
 #include "options.h"
 #include "ring_pool.h"
 #include "stack_table.h"
@@ -26,6 +27,7 @@ struct AgentCounters {
   std::atomic<uint64_t> dropped_live_table_full{0};
   std::atomic<uint64_t> dropped_stack_table_full{0};
   std::atomic<uint64_t> frees_spilled{0};
+  std::atomic<uint64_t> allocations_spilled{0};
   // Set when a free was spilled into its stack's record; the collector folds
   // spills in only then.
   std::atomic<bool> spill_pending{false};
@@ -38,6 +40,7 @@ struct Agent {
   StackTable stacks;
   LiveTable live;
   RingPool rings;
+  ModuleRegistry modules;
   AgentCounters counters;
 
   bool active() const { return state.load(std::memory_order_acquire) == AgentState::kActive; }

@@ -22,7 +22,7 @@ constinit Collector g_collector;
 namespace {
 
 constexpr uint64_t kDrainPeriodNs = 20'000'000;
-constexpr uint64_t kAdaptPeriodNs = 200'000'000;
+constexpr uint64_t kAdaptPeriodNs = 100'000'000;
 constexpr int kFinishLockTimeoutSec = 2;
 
 uint64_t ClockNs(clockid_t clock) {
@@ -72,7 +72,8 @@ bool Collector::WriteHeader(const Options& options) {
 bool Collector::Start(const Options& options) {
   ssize_t length = readlink("/proc/self/exe", executable_, sizeof(executable_) - 1);
   executable_[length > 0 ? length : 0] = '\0';
-  if (!totals_.Init(static_cast<uint32_t>(options.max_stacks)) || !modules_.Init(executable_)) {
+  if (!totals_.Init(static_cast<uint32_t>(options.max_stacks)) ||
+      !g_agent.modules.Init(executable_)) {
     LogLine("cannot reserve memory for the collector; profiling disabled");
     return false;
   }
@@ -147,8 +148,11 @@ void Collector::FoldSpills() {
   for (uint32_t id = 0; id < count; ++id) {
     StackRecord* record = g_agent.stacks.GetMutable(id);
     if (record == nullptr) continue;
-    double objects = record->spilled_objects.exchange(0.0, std::memory_order_acq_rel);
-    double bytes = record->spilled_bytes.exchange(0.0, std::memory_order_acq_rel);
+    double objects = record->spilled_allocated_objects.exchange(0.0, std::memory_order_acq_rel);
+    double bytes = record->spilled_allocated_bytes.exchange(0.0, std::memory_order_acq_rel);
+    if (objects != 0.0 || bytes != 0.0) totals_.ApplyAllocation(id, objects, bytes);
+    objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
+    bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
     if (objects != 0.0 || bytes != 0.0) totals_.ApplyFree(id, objects, bytes);
   }
 }
@@ -158,6 +162,7 @@ void Collector::AdaptInterval(uint64_t now_ns) {
   uint64_t samples = g_agent.counters.samples.load(std::memory_order_relaxed);
   double seconds = static_cast<double>(now_ns - last_adapt_ns_) / 1e9;
   g_sampler.Adapt(static_cast<double>(samples - samples_at_last_adapt_) / seconds);
+  g_sampler.StartWindow();
   samples_at_last_adapt_ = samples;
   last_adapt_ns_ = now_ns;
 }
@@ -177,14 +182,16 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final) {
   }
   totals_.TakeChanged(
       [&writer](uint32_t id, const SiteTotal& total) { EncodeSite(writer, id, total); });
-  modules_.EmitNew(writer, kSnapshotMappings);
+  g_agent.modules.Refresh();
+  g_agent.modules.TakeNew([&writer](const Segment& segment) { EncodeMapping(writer, segment); });
   const AgentCounters& counters = g_agent.counters;
   StatsInfo stats{counters.samples.load(std::memory_order_relaxed),
                   counters.dropped_ring_full.load(std::memory_order_relaxed),
                   counters.dropped_no_ring.load(std::memory_order_relaxed),
                   counters.dropped_live_table_full.load(std::memory_order_relaxed),
                   counters.dropped_stack_table_full.load(std::memory_order_relaxed),
-                  counters.frees_spilled.load(std::memory_order_relaxed),
+                  counters.frees_spilled.load(std::memory_order_relaxed) +
+                      counters.allocations_spilled.load(std::memory_order_relaxed),
                   MappedBytes(),
                   g_sampler.current_interval(),
                   g_agent.live.size(),

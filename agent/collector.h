@@ -14,7 +14,6 @@
 #include <cstdint>
 
 #include "byte_buffer.h"
-#include "module_map.h"
 #include "options.h"
 #include "sink.h"
 #include "site_totals.h"
@@ -44,7 +43,6 @@ class Collector {
   Sink sink_;
   ByteBuffer buffer_;
   SiteTotals totals_;
-  ModuleMap modules_;
   uint32_t stacks_emitted_ = 0;
   uint64_t sequence_ = 0;
   uint64_t interval_ns_ = 0;

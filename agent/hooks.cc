@@ -14,8 +14,10 @@ namespace {
 pthread_key_t g_ring_key;
 bool g_ring_key_ready = false;
 
-// Before the agent is active, a thread re-checks after this many bytes.
-constexpr int64_t kStartupRecheckBytes = 256 * 1024;
+// Before the agent is active, a thread re-checks on its next allocation:
+// a longer wait would leave those bytes unsampled once it is (exact mode
+// would miss allocations). Start-up is short, so the cost is negligible.
+constexpr int64_t kStartupRecheckBytes = 0;
 
 EventRing* RingForThisThread(ThreadState& state) {
   if (state.ring != nullptr || state.ring_retired) return state.ring;
@@ -27,14 +29,26 @@ EventRing* RingForThisThread(ThreadState& state) {
   return ring;
 }
 
+// The ring-free path: atomic adds into the stack's record. Lossless and
+// bounded (no memory of its own), slower only under contention.
 void Spill(const SampleEvent& event) {
   StackRecord* record = g_agent.stacks.GetMutable(event.stack_id);
   if (record == nullptr) return;
-  record->spilled_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
-  record->spilled_bytes.fetch_add(event.object_weight * static_cast<double>(event.size),
-                                  std::memory_order_relaxed);
-  g_agent.counters.frees_spilled.fetch_add(1, std::memory_order_relaxed);
+  double bytes = event.object_weight * static_cast<double>(event.size);
+  if (event.kind == SampleEvent::kFree) {
+    record->spilled_freed_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
+    record->spilled_freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    g_agent.counters.frees_spilled.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    record->spilled_allocated_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
+    record->spilled_allocated_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    g_agent.counters.allocations_spilled.fetch_add(1, std::memory_order_relaxed);
+  }
   g_agent.counters.spill_pending.store(true, std::memory_order_release);
+}
+
+void PushOrSpill(EventRing* ring, const SampleEvent& event) {
+  if (ring == nullptr || !ring->TryPush(event)) Spill(event);
 }
 
 // A sampled block was freed: its event must reach the collector, or the
@@ -45,47 +59,62 @@ void Spill(const SampleEvent& event) {
 void RecordFree(const LiveBlock& block) {
   ThreadState& state = tls_state;
   SampleEvent event{block.stack_id, SampleEvent::kFree, block.size, block.object_weight};
-  if (!state.in_agent) {
-    InAgentScope scope;
-    EventRing* ring = RingForThisThread(state);
-    if (ring != nullptr && ring->TryPush(event)) return;
+  if (state.in_agent) {
+    Spill(event);
+    return;
   }
-  Spill(event);
+  InAgentScope scope;
+  PushOrSpill(RingForThisThread(state), event);
+}
+
+// A new stack may run through code loaded since the last look (and unloaded
+// before the next snapshot): make sure every frame's module is on record.
+void RecordModulesOf(const uintptr_t* frames, uint32_t depth) {
+  for (uint32_t i = 0; i < depth; ++i) {
+    if (!g_agent.modules.Covers(frames[i] - 1)) {
+      g_agent.modules.Refresh();
+      return;
+    }
+  }
 }
 
 void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, double weight) {
   AgentCounters& counters = g_agent.counters;
   EventRing* ring = RingForThisThread(state);
-  if (ring == nullptr) {
-    counters.dropped_no_ring.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
   // Room for the allocation and for a stale block it may replace. Only this
   // thread pushes, so the room cannot shrink before the pushes below.
-  if (!ring->HasRoom(2)) {
-    counters.dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
+  if (ring != nullptr && !ring->HasRoom(2)) ring = nullptr;
+  if (ring == nullptr && !g_sampler.exact()) {
+    // Overload (the collector is behind) or no ring to spare: drop the sample
+    // before paying for the unwind, and sample less from now on. Exact mode
+    // must not lose anything: it takes the slower spill path instead.
+    (RingForThisThread(state) == nullptr ? counters.dropped_no_ring : counters.dropped_ring_full)
+        .fetch_add(1, std::memory_order_relaxed);
+    g_sampler.BackOff();
     return;
   }
   uintptr_t frames[StackTable::kMaxDepth];
   uint32_t depth = CaptureStack(frames, StackTable::kMaxDepth);
+  uint32_t stacks_before = g_agent.stacks.id_count();
   uint32_t stack_id = g_agent.stacks.Intern(frames, depth);
   if (stack_id == StackTable::kInvalidId) {
     counters.dropped_stack_table_full.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (stack_id >= stacks_before) RecordModulesOf(frames, depth);
   LiveBlock stale;
   switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, size, weight}, &stale)) {
     case LiveTable::InsertResult::kFull:
       counters.dropped_live_table_full.fetch_add(1, std::memory_order_relaxed);
       return;
     case LiveTable::InsertResult::kReplacedStale:
-      ring->TryPush(SampleEvent{stale.stack_id, SampleEvent::kFree, stale.size,
-                                stale.object_weight});
+      PushOrSpill(ring, SampleEvent{stale.stack_id, SampleEvent::kFree, stale.size,
+                                    stale.object_weight});
       break;
     case LiveTable::InsertResult::kInserted:
       break;
   }
-  ring->TryPush(SampleEvent{stack_id, SampleEvent::kAlloc, size, weight});
+  PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, size, weight});
   counters.samples.fetch_add(1, std::memory_order_relaxed);
 }
 

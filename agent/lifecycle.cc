@@ -12,7 +12,7 @@
 // Fork: the child is silent (no collector, no sampling, never writes the
 // parent's recording); fork + exec is followed through the environment.
 // Exec: children inherit the agent only with HEAPDRIFT_FOLLOW_EXEC=1; then
-// every process other than the first writes its own recording, the output
+// every program image after the first writes its own recording, the output
 // path suffixed with ".<pid>" unless it already contains "%p".
 #include <dlfcn.h>
 #include <pthread.h>
@@ -70,19 +70,16 @@ void StopPreloadingIntoChildren() {
 }
 
 // With follow-exec, the first process of the tree records to the path as
-// given; every descendant gets its own file.
+// given and marks the environment; every later program image (a child, or
+// this process after exec) finds the mark and gets its own file.
 void ApplyFollowExecNaming(Options& options) {
-  char pid_text[16];
-  snprintf(pid_text, sizeof(pid_text), "%d", getpid());
-  const char* root = getenv("HEAPDRIFT_ROOT_PID");
-  if (root == nullptr) {
+  if (getenv("HEAPDRIFT_ROOT_PID") == nullptr) {
+    char pid_text[16];
+    snprintf(pid_text, sizeof(pid_text), "%d", getpid());
     setenv("HEAPDRIFT_ROOT_PID", pid_text, 1);
     return;
   }
-  if (std::strcmp(root, pid_text) == 0 || options.streams_to_socket() ||
-      std::strstr(options.output, "%p") != nullptr) {
-    return;
-  }
+  if (options.streams_to_socket() || std::strstr(options.output, "%p") != nullptr) return;
   size_t length = std::strlen(options.output);
   if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);
 }

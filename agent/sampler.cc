@@ -64,7 +64,7 @@ void Sampler::DrawCountdown(ThreadState& state) {
 }
 
 double Sampler::TakeSample(ThreadState& state, size_t size) {
-  uint64_t interval = state.interval_at_draw;
+  uint64_t interval = exact() ? 1 : state.interval_at_draw;
   DrawCountdown(state);
   if (interval == 0) return 0.0;
   return ObjectWeight(size, interval);
@@ -74,11 +74,27 @@ void Sampler::Adapt(double samples_per_sec) {
   if (exact() || max_samples_per_sec_ == 0) return;
   uint64_t interval = current_interval();
   double budget = static_cast<double>(max_samples_per_sec_);
-  if (samples_per_sec > budget && interval < kMaxIntervalBytes) {
-    interval_.store(interval * 2, std::memory_order_relaxed);
+  if (samples_per_sec > budget) {
+    while (samples_per_sec > budget && interval < kMaxIntervalBytes) {
+      interval *= 2;
+      samples_per_sec /= 2;
+    }
+    interval_.store(interval, std::memory_order_relaxed);
   } else if (samples_per_sec < budget / 4 && interval / 2 >= base_interval_) {
     interval_.store(interval / 2, std::memory_order_relaxed);
   }
+}
+
+void Sampler::BackOff() {
+  if (exact()) return;
+  uint64_t window = window_.load(std::memory_order_relaxed);
+  uint64_t last = backed_off_in_window_.load(std::memory_order_relaxed);
+  if (last == window ||
+      !backed_off_in_window_.compare_exchange_strong(last, window, std::memory_order_relaxed)) {
+    return;
+  }
+  uint64_t interval = current_interval();
+  if (interval < kMaxIntervalBytes) interval_.store(interval * 2, std::memory_order_relaxed);
 }
 
 }  // namespace heapdrift::agent

@@ -25,12 +25,17 @@ void SiteTotals::Apply(const SampleEvent& event) {
     ApplyFree(event.stack_id, event.object_weight, bytes);
     return;
   }
-  SiteTotal& total = totals_[event.stack_id];
-  total.live_objects += event.object_weight;
+  ApplyAllocation(event.stack_id, event.object_weight, bytes);
+}
+
+void SiteTotals::ApplyAllocation(uint32_t stack_id, double objects, double bytes) {
+  if (stack_id >= max_sites_) return;
+  SiteTotal& total = totals_[stack_id];
+  total.live_objects += objects;
   total.live_bytes += bytes;
-  total.allocated_objects += event.object_weight;
+  total.allocated_objects += objects;
   total.allocated_bytes += bytes;
-  MarkChanged(event.stack_id);
+  MarkChanged(stack_id);
 }
 
 void SiteTotals::ApplyFree(uint32_t stack_id, double objects, double bytes) {

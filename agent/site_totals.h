@@ -22,6 +22,7 @@ class SiteTotals {
   bool Init(uint32_t max_sites);
 
   void Apply(const SampleEvent& event);
+  void ApplyAllocation(uint32_t stack_id, double objects, double bytes);
   void ApplyFree(uint32_t stack_id, double objects, double bytes);
 
   // Visits the sites changed since the last call, then forgets they changed.

@@ -59,6 +59,17 @@ void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& reco
   writer.EndMessage(token);
 }
 
+void EncodeMapping(ProtoWriter& writer, const Segment& segment) {
+  size_t token = writer.BeginMessage(kSnapshotMappings);
+  writer.Varint(1, segment.start);
+  writer.Varint(2, segment.limit);
+  writer.Varint(3, segment.file_offset);
+  writer.Varint(4, segment.load_bias);
+  writer.String(5, segment.path);
+  writer.Bytes(6, segment.build_id, segment.build_id_size);
+  writer.EndMessage(token);
+}
+
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats) {
   size_t memory_token = writer.BeginMessage(6);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "module_registry.h"
 #include "process_memory.h"
 #include "proto_writer.h"
 #include "site_totals.h"
@@ -41,6 +42,7 @@ enum SnapshotField : uint32_t { kSnapshotSites = 3, kSnapshotStacks = 4, kSnapsh
 size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);
 void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total);
 void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& record);
+void EncodeMapping(ProtoWriter& writer, const Segment& segment);
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats);
 

@@ -43,7 +43,7 @@ StackRecord* StackTable::NewRecord(uint64_t hash, const uintptr_t* frames, uint3
   uint32_t new_id = next_id_.fetch_add(1, std::memory_order_acq_rel);
   if (new_id >= max_stacks_) return nullptr;
   size_t offset = arena_used_.fetch_add(RecordBytes(depth), std::memory_order_relaxed);
-  auto* record = new (arena_ + offset) StackRecord{hash, depth, 0, {0.0}, {0.0}};
+  auto* record = new (arena_ + offset) StackRecord{hash, depth, 0, {0.0}, {0.0}, {0.0}, {0.0}};
   std::memcpy(record->frames, frames, sizeof(uintptr_t) * depth);
   records_[new_id].store(record, std::memory_order_release);
   *id = new_id;

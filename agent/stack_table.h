@@ -18,10 +18,12 @@ struct StackRecord {
   uint64_t hash;
   uint32_t depth;
   uint32_t unused;
-  // Frees of this stack's sampled blocks that could not go through a ring
-  // (see hooks.cc): summed here atomically and folded in by the collector.
-  std::atomic<double> spilled_objects;
-  std::atomic<double> spilled_bytes;
+  // Events of this stack that could not go through a ring (see hooks.cc):
+  // summed here atomically and folded in by the collector.
+  std::atomic<double> spilled_freed_objects;
+  std::atomic<double> spilled_freed_bytes;
+  std::atomic<double> spilled_allocated_objects;
+  std::atomic<double> spilled_allocated_bytes;
   uintptr_t frames[];  // return addresses, innermost first
 };
 

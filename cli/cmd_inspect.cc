@@ -56,6 +56,11 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
              "interval now {}\n",
              stats.samples(), dropped, stats.frees_spilled(), stats.stacks(),
              HumanBytes(stats.agent_memory_bytes()), HumanBytes(stats.current_sample_bytes()));
+  if (dropped > 0) {
+    fmt::print("  dropped: {} ring full, {} no ring, {} live table full, {} stack table full\n",
+               stats.dropped_ring_full(), stats.dropped_no_ring(), stats.dropped_live_table_full(),
+               stats.dropped_stack_table_full());
+  }
 
   std::map<uint32_t, SiteEnd> sites;
   for (const proto::Snapshot& snapshot : recording.snapshots) {

@@ -140,6 +140,11 @@ ReadResult ReadRecording(const std::string& path, Recording* recording) {
     snapshot.clear_mappings();
     recording->snapshots.push_back(std::move(snapshot));
   }
+  if (!recording->truncated &&
+      (recording->snapshots.empty() || !recording->snapshots.back().final())) {
+    result.warnings.push_back("recording ends without a final snapshot (the process was "
+                              "killed, left with _exit, or is still running)");
+  }
   return result;
 }
 

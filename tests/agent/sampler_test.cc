@@ -106,22 +106,31 @@ TEST(Sampler, FirstCountdownOfAThreadIsNotASample) {
 TEST(Sampler, AdaptiveIntervalKeepsEstimatesUnbiased) {
   Sampler sampler;
   sampler.Configure(4096, 100);
-  // Over budget: the interval doubles each time, up to what the rate needs.
-  for (int i = 0; i < 4; ++i) sampler.Adapt(1000);
+  // 10x over budget: one step up by the power of two that brings the rate
+  // under it (16); a full ring doubles it once more.
+  sampler.Adapt(1000);
   EXPECT_EQ(sampler.current_interval(), 4096u * 16);
-  // Under a quarter of the budget: it halves back towards the base, never below.
+  sampler.BackOff();
+  EXPECT_EQ(sampler.current_interval(), 4096u * 32);
+  sampler.BackOff();  // same window: a burst of full rings doubles once
+  EXPECT_EQ(sampler.current_interval(), 4096u * 32);
+  // Within budget: no change. Under a quarter of it: halves back towards the
+  // base, never below.
+  sampler.Adapt(50);
+  EXPECT_EQ(sampler.current_interval(), 4096u * 32);
   for (int i = 0; i < 10; ++i) sampler.Adapt(1);
   EXPECT_EQ(sampler.current_interval(), 4096u);
 
-  // Alternate the interval while sampling: each sample carries the R it was
-  // drawn with, so the estimate stays unbiased.
+  // Alternate the interval between R and 2R while sampling: each sample
+  // carries the R it was drawn with, so the estimate stays unbiased.
   std::mt19937_64 random(3);
   ThreadState state = SeededState(5);
   sampler.DrawCountdown(state);
   double true_bytes = 0, estimate = 0;
   for (int round = 0; round < 200; ++round) {
+    sampler.StartWindow();
     if (round % 2 == 0) {
-      sampler.Adapt(1e9);
+      sampler.BackOff();
     } else {
       sampler.Adapt(0);
     }

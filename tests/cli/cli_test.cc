@@ -1,0 +1,154 @@
+// The heapdrift command on good and bad input: exit codes, one clear error
+// line, and recordings that survive truncation.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "heapdrift.pb.h"
+#include "paths.h"
+#include "recording.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+ProcessResult Cli(std::vector<std::string> args) {
+  args.insert(args.begin(), kCliPath);
+  return RunProcess(args);
+}
+
+void ExpectOneErrorLine(const ProcessResult& result, int exit_code, const std::string& needle) {
+  EXPECT_EQ(result.exit_code, exit_code) << result.err;
+  auto lines = LinesStartingWith(result.err, "heapdrift:");
+  ASSERT_EQ(lines.size(), 1u) << result.err;
+  EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+  EXPECT_EQ(result.err.find("terminate"), std::string::npos);
+}
+
+TEST(Cli, RunReturnsTheProgramsExitCodeAndWritesARecording) {
+  TempDir dir;
+  ProcessResult run = Cli({"run", "-o", dir.File("r.rec"), "--", "/bin/sh", "-c", "exit 7"});
+  EXPECT_EQ(run.exit_code, 7);
+  cli::Recording recording;
+  EXPECT_EQ(cli::ReadRecording(dir.File("r.rec"), &recording).status, cli::ReadStatus::kOk);
+}
+
+TEST(Cli, RunOfAMissingProgramSaysSoAndExits127) {
+  TempDir dir;
+  ExpectOneErrorLine(Cli({"run", "-o", dir.File("r.rec"), "--", "/no/such/program"}), 127,
+                     "cannot run '/no/such/program'");
+}
+
+TEST(Cli, UnknownFlagsAndMissingArgumentsAreUsageErrors) {
+  ExpectOneErrorLine(Cli({"run", "--frobnicate", "-o", "x", "--", "true"}), 2, "frobnicate");
+  ExpectOneErrorLine(Cli({"inspect"}), 2, "recording");
+  ExpectOneErrorLine(Cli({"no-such-command"}), 2, "subcommand");
+  ExpectOneErrorLine(Cli({"run", "--sample-bytes", "0", "-o", "x", "--", "true"}), 2,
+                     "sample-bytes");
+}
+
+TEST(Cli, RunOutputThatCannotBeWrittenFailsBeforeStarting) {
+  ExpectOneErrorLine(Cli({"run", "-o", "/nonexistent-dir/x.rec", "--", "true"}), 1,
+                     "cannot write");
+}
+
+TEST(Cli, SigtermIsForwardedAndTheRecordingStaysReadable) {
+  TempDir dir;
+  std::string example = std::string(kExamplesDir) + "/session_leak";
+  ProcessResult run;
+  std::thread runner([&] {
+    run = Cli({"run", "--interval-ms", "100", "-o", dir.File("killed.rec"), "--", example,
+               "--duration-sec", "60"});
+  });
+  // Wait for snapshots to appear, then terminate the heapdrift process.
+  for (int i = 0; i < 100 && ReadFile(dir.File("killed.rec")).size() < 2000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ProcessResult pids = RunProcess({"pgrep", "-f", "killed.rec"});
+  for (const auto& line : LinesStartingWith(pids.out, "")) {
+    if (!line.empty()) kill(std::stoi(line), SIGTERM);
+  }
+  runner.join();
+  EXPECT_EQ(run.exit_code, 128 + SIGTERM);
+  cli::Recording recording;
+  cli::ReadResult result = cli::ReadRecording(dir.File("killed.rec"), &recording);
+  EXPECT_EQ(result.status, cli::ReadStatus::kOk) << result.message;
+  EXPECT_FALSE(recording.snapshots.empty());
+}
+
+class BadRecordings : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ProcessResult run = Cli({"run", "--interval-ms", "50", "-o", dir_.File("good.rec"), "--",
+                             std::string(kExamplesDir) + "/session_leak", "--duration-sec",
+                             "0.5"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    good_ = ReadFile(dir_.File("good.rec"));
+    ASSERT_GT(good_.size(), 1000u);
+  }
+  TempDir dir_;
+  std::string good_;
+};
+
+TEST_F(BadRecordings, MissingEmptyAndForeignFilesAreRejectedWithExit3) {
+  ExpectOneErrorLine(Cli({"inspect", dir_.File("missing.rec")}), 3, "cannot open");
+  WriteFile(dir_.File("empty.rec"), "");
+  ExpectOneErrorLine(Cli({"inspect", dir_.File("empty.rec")}), 3, "empty file");
+  std::mt19937 random(5);
+  std::string noise(5000, '\0');
+  for (char& c : noise) c = static_cast<char>(random());
+  WriteFile(dir_.File("noise.rec"), noise);
+  ExpectOneErrorLine(Cli({"inspect", dir_.File("noise.rec")}), 3, "not a heapdrift recording");
+  ExpectOneErrorLine(Cli({"inspect", kCliPath}), 3, "not a heapdrift recording");
+}
+
+TEST_F(BadRecordings, ANewerFormatVersionIsNamedWithExit4) {
+  proto::Header header;
+  header.set_magic("heapdrift-recording");
+  header.set_format_version(99);
+  std::string bytes = header.SerializeAsString();
+  WriteFile(dir_.File("future.rec"), std::string(1, static_cast<char>(bytes.size())) + bytes);
+  ExpectOneErrorLine(Cli({"inspect", dir_.File("future.rec")}), 4, "format 99");
+}
+
+// Cut anywhere: inside the header it is not a recording; after it, every
+// complete snapshot is still read, with one warning.
+TEST_F(BadRecordings, TruncatedRecordingsKeepEverySnapshotBeforeTheCut) {
+  cli::Recording full;
+  ASSERT_EQ(cli::ReadRecording(dir_.File("good.rec"), &full).status, cli::ReadStatus::kOk);
+  for (size_t cut = 1; cut < good_.size(); cut += 1 + good_.size() / 97) {
+    WriteFile(dir_.File("cut.rec"), good_.substr(0, cut));
+    cli::Recording recording;
+    cli::ReadResult result = cli::ReadRecording(dir_.File("cut.rec"), &recording);
+    if (result.status != cli::ReadStatus::kOk) {
+      EXPECT_EQ(result.status, cli::ReadStatus::kNotRecording) << "cut at " << cut;
+      continue;
+    }
+    EXPECT_LE(recording.snapshots.size(), full.snapshots.size());
+    if (recording.snapshots.size() < full.snapshots.size()) {
+      EXPECT_EQ(result.warnings.size(), 1u) << "cut at " << cut;
+    }
+  }
+  WriteFile(dir_.File("cut.rec"), good_.substr(0, good_.size() - 3));
+  ProcessResult inspect = Cli({"inspect", dir_.File("cut.rec")});
+  EXPECT_EQ(inspect.exit_code, 0);
+  EXPECT_NE(inspect.err.find("truncated"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace heapdrift::testing

@@ -1,0 +1,178 @@
+// The agent's settings and sinks, and what it does when it cannot work: say
+// so once on stderr and leave the host alone.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "paths.h"
+#include "recording_queries.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+TEST(AgentSettings, UnwritableOutputWarnsOnceAndTheHostRunsOn) {
+  ProcessResult plain = RunProcess({Host("entry_points")});
+  ProcessResult traced =
+      RunUnderAgent({Host("entry_points")}, "/nonexistent-dir/cannot/x.rec");
+  EXPECT_EQ(traced.exit_code, plain.exit_code);
+  EXPECT_EQ(traced.out, plain.out);
+  auto lines = LinesStartingWith(traced.err, "heapdrift:");
+  ASSERT_EQ(lines.size(), 1u) << traced.err;
+  EXPECT_NE(lines[0].find("cannot write /nonexistent-dir/cannot/x.rec"), std::string::npos);
+}
+
+TEST(AgentSettings, BadSettingsWarnOnceAndTheHostRunsOn) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"HEAPDRIFT_SAMPLE_BYTES", "lots"},
+                                                        {"HEAPDRIFT_SAMPLE_BYTES", "0"},
+                                                        {"HEAPDRIFT_INTERVAL_MS", "-5"},
+                                                        {"HEAPDRIFT_FOLLOW_EXEC", "maybe"}}) {
+    TempDir dir;
+    ProcessResult traced = RunUnderAgent({Host("entry_points")}, dir.File("x.rec"),
+                                         {{name, value}});
+    EXPECT_EQ(traced.exit_code, 0);
+    auto lines = LinesStartingWith(traced.err, "heapdrift:");
+    ASSERT_EQ(lines.size(), 1u) << name << "=" << value << ": " << traced.err;
+    EXPECT_NE(lines[0].find("invalid " + name), std::string::npos) << lines[0];
+    EXPECT_FALSE(std::filesystem::exists(dir.File("x.rec")));
+  }
+}
+
+TEST(AgentSettings, PercentPInTheOutputBecomesThePid) {
+  TempDir dir;
+  ProcessResult traced = RunUnderAgent({Host("entry_points")}, dir.File("run-%p.rec"));
+  ASSERT_EQ(traced.exit_code, 0);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::string name = entry.path().filename();
+    EXPECT_EQ(name.rfind("run-", 0), 0u);
+    EXPECT_EQ(name.find("%p"), std::string::npos);
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+}
+
+// A listening Unix socket that stores what it receives; optionally hangs up
+// after `hang_up_after` bytes.
+class Receiver {
+ public:
+  Receiver(const std::string& path, size_t hang_up_after = SIZE_MAX) {
+    listener_ = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(listen(listener_, 4), 0);
+    thread_ = std::thread([this, hang_up_after] {
+      int connection = accept(listener_, nullptr, nullptr);
+      char buffer[65536];
+      for (;;) {
+        ssize_t got = read(connection, buffer, sizeof(buffer));
+        if (got <= 0) break;
+        received_.append(buffer, static_cast<size_t>(got));
+        if (received_.size() >= hang_up_after) break;
+      }
+      close(connection);
+    });
+  }
+  std::string Wait() {
+    thread_.join();
+    close(listener_);
+    return received_;
+  }
+
+ private:
+  int listener_;
+  std::thread thread_;
+  std::string received_;
+};
+
+TEST(AgentSettings, StreamsARecordingToAUnixSocket) {
+  TempDir dir;
+  Receiver receiver(dir.File("agent.sock"));
+  ProcessResult traced = RunUnderAgent({Host("new_delete")}, "unix:" + dir.File("agent.sock"),
+                                       {{"HEAPDRIFT_SAMPLE_BYTES", "1"}});
+  std::string received = receiver.Wait();
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  std::ofstream(dir.File("streamed.rec")) << received;
+  cli::Recording recording = LoadRecording(dir.File("streamed.rec"));
+  ASSERT_FALSE(recording.snapshots.empty());
+  EXPECT_TRUE(recording.snapshots.back().final());
+  EXPECT_GT(recording.snapshots.back().stats().samples(), 500u);
+}
+
+TEST(AgentSettings, ReceiverGoingAwaySaysSoOnceAndTheHostRunsOn) {
+  TempDir dir;
+  Receiver receiver(dir.File("agent.sock"), /*hang_up_after=*/1);
+  std::string example = std::string(kExamplesDir) + "/session_leak";
+  ProcessResult traced =
+      RunUnderAgent({example, "--duration-sec", "2"}, "unix:" + dir.File("agent.sock"),
+                    {{"HEAPDRIFT_INTERVAL_MS", "100"}});
+  receiver.Wait();
+  EXPECT_EQ(traced.exit_code, 0);
+  auto lines = LinesStartingWith(traced.err, "heapdrift:");
+  ASSERT_EQ(lines.size(), 1u) << traced.err;
+  EXPECT_NE(lines[0].find("went away"), std::string::npos);
+  EXPECT_FALSE(LinesStartingWith(traced.err, "session_leak:").empty());
+}
+
+TEST(AgentSettings, NoSocketListeningWarnsOnce) {
+  TempDir dir;
+  ProcessResult traced = RunUnderAgent({Host("entry_points")}, "unix:" + dir.File("none.sock"));
+  EXPECT_EQ(traced.exit_code, 0);
+  EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:").size(), 1u) << traced.err;
+}
+
+TEST(AgentSettings, ChildrenRunWithoutTheAgentUnlessFollowExecIsSet) {
+  TempDir dir;
+  std::string command = Host("exec_child") + " hello; true";
+  ProcessResult alone = RunUnderAgent({"/bin/sh", "-c", command}, dir.File("sh.rec"));
+  EXPECT_EQ(alone.out, "child hello: agent absent\n");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+
+  TempDir followed_dir;
+  ProcessResult followed = RunUnderAgent({"/bin/sh", "-c", command}, followed_dir.File("sh.rec"),
+                                         {{"HEAPDRIFT_FOLLOW_EXEC", "1"}});
+  EXPECT_EQ(followed.out, "child hello: agent preloaded\n");
+  // The shell records to sh.rec (it may leave with _exit, before any
+  // snapshot: the header is still there); the program it ran, to sh.rec.<pid>.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(followed_dir.path())) {
+    ++files;
+    cli::Recording recording;
+    ASSERT_EQ(cli::ReadRecording(entry.path(), &recording).status, cli::ReadStatus::kOk);
+    if (entry.path().filename() != "sh.rec") {
+      ASSERT_FALSE(recording.snapshots.empty());
+      EXPECT_TRUE(recording.snapshots.back().final());
+      EXPECT_NE(recording.header.executable().find("exec_child"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(files, 2);
+}
+
+TEST(AgentSettings, WorksOverAnotherMallocAndReportsNoGlibcStats) {
+  const char* jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+  ASSERT_TRUE(std::filesystem::exists(jemalloc)) << "install libjemalloc2";
+  TempDir dir;
+  ProcessResult plain = RunProcess({Host("entry_points"), "portable"}, {{"LD_PRELOAD", jemalloc}});
+  ProcessResult traced = RunProcess(
+      {Host("entry_points"), "portable"},
+      {{"LD_PRELOAD", std::string(kAgentPath) + ":" + jemalloc},
+       {"HEAPDRIFT_OUTPUT", dir.File("je.rec")}, {"HEAPDRIFT_SAMPLE_BYTES", "1"}});
+  EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
+  EXPECT_EQ(traced.out, plain.out);
+  cli::Recording recording = LoadRecording(dir.File("je.rec"));
+  ASSERT_FALSE(recording.snapshots.empty());
+  EXPECT_FALSE(recording.snapshots.back().memory().has_allocator_stats());
+  EXPECT_GT(recording.snapshots.back().stats().samples(), 100u);
+}
+
+}  // namespace
+}  // namespace heapdrift::testing

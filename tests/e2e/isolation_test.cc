@@ -1,0 +1,48 @@
+// The agent library exports the allocation API and nothing else, and needs
+// only libc: no C++ runtime, unwinder or protobuf of ours enters the host.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "paths.h"
+#include "subprocess.h"
+
+namespace heapdrift::testing {
+namespace {
+
+std::set<std::string> Words(const std::string& text, size_t column) {
+  std::set<std::string> words;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string field;
+    for (size_t i = 0; i <= column && fields >> field; ++i) {
+      if (i == column) words.insert(field);
+    }
+  }
+  return words;
+}
+
+TEST(Isolation, ExportsOnlyTheAllocationApi) {
+  ProcessResult symbols = RunProcess({"nm", "-D", "--defined-only", kAgentPath});
+  ASSERT_EQ(symbols.exit_code, 0) << symbols.err;
+  std::set<std::string> expected = {"malloc",        "free",          "calloc",
+                                    "realloc",       "reallocarray",  "posix_memalign",
+                                    "aligned_alloc", "memalign",      "valloc",
+                                    "pvalloc",       "malloc_usable_size"};
+  EXPECT_EQ(Words(symbols.out, 2), expected);
+}
+
+TEST(Isolation, NeedsOnlyLibc) {
+  ProcessResult dynamic = RunProcess({"readelf", "-d", kAgentPath});
+  ASSERT_EQ(dynamic.exit_code, 0);
+  std::vector<std::string> needed;
+  for (const std::string& line : LinesStartingWith(dynamic.out, " 0x")) {
+    if (line.find("(NEEDED)") != std::string::npos) needed.push_back(line.substr(line.find('[')));
+  }
+  EXPECT_EQ(needed, std::vector<std::string>{"[libc.so.6]"});
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
