@@ -190,12 +190,12 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final) {
                   counters.dropped_no_ring.load(std::memory_order_relaxed),
                   counters.dropped_live_table_full.load(std::memory_order_relaxed),
                   counters.dropped_stack_table_full.load(std::memory_order_relaxed),
-                  counters.frees_spilled.load(std::memory_order_relaxed) +
-                      counters.allocations_spilled.load(std::memory_order_relaxed),
+                  counters.frees_spilled.load(std::memory_order_relaxed),
                   MappedBytes(),
                   g_sampler.current_interval(),
                   g_agent.live.size(),
-                  stack_count};
+                  stack_count,
+                  counters.allocations_spilled.load(std::memory_order_relaxed)};
   EndSnapshot(writer, token, ReadProcessMemory(allocator_is_glibc_), stats);
   if (!writer.ok()) {
     LogLine("cannot map memory to encode a snapshot; skipped");

@@ -70,8 +70,8 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
     return false;
   }
   bool exact = options->sample_bytes == 1;
-  if (options->max_live == 0) options->max_live = exact ? (1u << 23) : (1u << 18);
-  if (options->ring_events == 0) options->ring_events = exact ? (1u << 13) : (1u << 11);
+  if (options->max_live == 0) options->max_live = exact ? (1u << 22) : (1u << 18);
+  if (options->ring_events == 0) options->ring_events = exact ? (1u << 12) : (1u << 11);
   // Rings are indexed with a mask.
   uint64_t ring = 1;
   while (ring < options->ring_events) ring <<= 1;

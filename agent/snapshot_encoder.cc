@@ -92,6 +92,7 @@ void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
   writer.Varint(8, stats.current_sample_bytes);
   writer.Varint(9, stats.live_samples);
   writer.Varint(10, stats.stacks);
+  writer.Varint(11, stats.allocations_spilled);
   writer.EndMessage(stats_token);
   writer.EndRecord(token);
 }

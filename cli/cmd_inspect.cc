@@ -52,9 +52,10 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
   const proto::AgentStats& stats = last.stats();
   uint64_t dropped = stats.dropped_ring_full() + stats.dropped_no_ring() +
                      stats.dropped_live_table_full() + stats.dropped_stack_table_full();
-  fmt::print("  agent: {} samples, {} dropped, {} frees spilled, {} stacks, {} mapped by the agent, "
+  fmt::print("  agent: {} samples, {} dropped, {} spilled, {} stacks, {} mapped by the agent, "
              "interval now {}\n",
-             stats.samples(), dropped, stats.frees_spilled(), stats.stacks(),
+             stats.samples(), dropped, stats.frees_spilled() + stats.allocations_spilled(),
+             stats.stacks(),
              HumanBytes(stats.agent_memory_bytes()), HumanBytes(stats.current_sample_bytes()));
   if (dropped > 0) {
     fmt::print("  dropped: {} ring full, {} no ring, {} live table full, {} stack table full\n",
