@@ -22,7 +22,7 @@ constinit Collector g_collector;
 namespace {
 
 constexpr uint64_t kDrainPeriodNs = 20'000'000;
-constexpr uint64_t kAdaptPeriodNs = 100'000'000;
+constexpr uint64_t kAdaptPeriodNs = 200'000'000;
 constexpr int kFinishLockTimeoutSec = 2;
 
 uint64_t ClockNs(clockid_t clock) {
@@ -83,7 +83,7 @@ bool Collector::Start(const Options& options) {
   interval_ns_ = options.interval_ms * 1'000'000ULL;
   uint64_t now = MonotonicNowNs();
   next_snapshot_ns_ = now + interval_ns_;
-  last_adapt_ns_ = now;
+  last_adapt_ns_ = last_drain_ns_ = now;
 
   // The thread must never take a signal meant for the host.
   sigset_t all, previous;
@@ -157,13 +157,28 @@ void Collector::FoldSpills() {
   }
 }
 
+// The demand is every sample the threads tried to take, recorded or dropped.
+// A burst (twice the budget within one drain period, far beyond Poisson
+// noise at these counts) raises R at once; otherwise R follows the rate over
+// a longer period, so noise alone never moves it.
 void Collector::AdaptInterval(uint64_t now_ns) {
-  if (now_ns - last_adapt_ns_ < kAdaptPeriodNs) return;
-  uint64_t samples = g_agent.counters.samples.load(std::memory_order_relaxed);
-  double seconds = static_cast<double>(now_ns - last_adapt_ns_) / 1e9;
-  g_sampler.Adapt(static_cast<double>(samples - samples_at_last_adapt_) / seconds);
+  const AgentCounters& counters = g_agent.counters;
+  uint64_t attempts = counters.samples.load(std::memory_order_relaxed) +
+                      counters.dropped_ring_full.load(std::memory_order_relaxed);
+  double burst_rate = static_cast<double>(attempts - attempts_at_last_drain_) /
+                      (static_cast<double>(now_ns - last_drain_ns_) / 1e9);
+  attempts_at_last_drain_ = attempts;
+  last_drain_ns_ = now_ns;
   g_sampler.StartWindow();
-  samples_at_last_adapt_ = samples;
+  if (g_sampler.OverBudget(burst_rate / 2)) {
+    g_sampler.Adapt(burst_rate);
+  } else if (now_ns - last_adapt_ns_ >= kAdaptPeriodNs) {
+    g_sampler.Adapt(static_cast<double>(attempts - attempts_at_last_adapt_) /
+                    (static_cast<double>(now_ns - last_adapt_ns_) / 1e9));
+  } else {
+    return;
+  }
+  attempts_at_last_adapt_ = attempts;
   last_adapt_ns_ = now_ns;
 }
 

@@ -47,8 +47,10 @@ class Collector {
   uint64_t sequence_ = 0;
   uint64_t interval_ns_ = 0;
   uint64_t next_snapshot_ns_ = 0;
+  uint64_t last_drain_ns_ = 0;
+  uint64_t attempts_at_last_drain_ = 0;
   uint64_t last_adapt_ns_ = 0;
-  uint64_t samples_at_last_adapt_ = 0;
+  uint64_t attempts_at_last_adapt_ = 0;
   bool allocator_is_glibc_ = false;
   char executable_[4096] = "";
 };

@@ -17,8 +17,6 @@ using namespace heapdrift::agent;
 
 namespace {
 
-constexpr size_t kDefaultAlignment = alignof(max_align_t);
-
 HD_ALWAYS_INLINE bool MultiplyOverflows(size_t count, size_t size, size_t* total) {
   return __builtin_mul_overflow(count, size, total);
 }
@@ -32,9 +30,6 @@ void* ReallocImpl(void* old_pointer, size_t size) {
     }
     return moved;
   }
-  if (HD_UNLIKELY(!RealAllocatorReady())) {
-    return old_pointer == nullptr ? BootstrapAllocate(size, kDefaultAlignment) : nullptr;
-  }
   ReallocTicket ticket = BeforeRealloc(old_pointer);
   void* pointer = g_real.realloc(old_pointer, size);
   AfterRealloc(ticket, old_pointer, pointer, size);
@@ -46,7 +41,6 @@ void* ReallocImpl(void* old_pointer, size_t size) {
 extern "C" {
 
 HD_EXPORT void* malloc(size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(size, kDefaultAlignment);
   void* pointer = g_real.malloc(size);
   OnAlloc(pointer, size);
   return pointer;
@@ -55,7 +49,7 @@ HD_EXPORT void* malloc(size_t size) {
 HD_EXPORT void free(void* pointer) {
   if (HD_UNLIKELY(BootstrapOwns(pointer))) return;  // never handed to the real allocator
   OnFree(pointer);
-  if (HD_LIKELY(RealAllocatorReady())) g_real.free(pointer);
+  g_real.free(pointer);
 }
 
 HD_EXPORT void* calloc(size_t count, size_t size) {
@@ -64,7 +58,6 @@ HD_EXPORT void* calloc(size_t count, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(total, kDefaultAlignment);
   void* pointer = g_real.calloc(count, size);
   OnAlloc(pointer, total);
   return pointer;
@@ -84,38 +77,30 @@ HD_EXPORT void* reallocarray(void* old_pointer, size_t count, size_t size) {
 }
 
 HD_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) {
-    *out = BootstrapAllocate(size, alignment);
-    return *out != nullptr ? 0 : ENOMEM;
-  }
   int result = g_real.posix_memalign(out, alignment, size);
   if (result == 0) OnAlloc(*out, size);
   return result;
 }
 
 HD_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(size, alignment);
   void* pointer = g_real.aligned_alloc(alignment, size);
   OnAlloc(pointer, size);
   return pointer;
 }
 
 HD_EXPORT void* memalign(size_t alignment, size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(size, alignment);
   void* pointer = g_real.memalign(alignment, size);
   OnAlloc(pointer, size);
   return pointer;
 }
 
 HD_EXPORT void* valloc(size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(size, 4096);
   void* pointer = g_real.valloc(size);
   OnAlloc(pointer, size);
   return pointer;
 }
 
 HD_EXPORT void* pvalloc(size_t size) {
-  if (HD_UNLIKELY(!RealAllocatorReady())) return BootstrapAllocate(size, 4096);
   void* pointer = g_real.pvalloc(size);
   OnAlloc(pointer, size);
   return pointer;
@@ -124,7 +109,6 @@ HD_EXPORT void* pvalloc(size_t size) {
 HD_EXPORT size_t malloc_usable_size(void* pointer) {
   if (pointer == nullptr) return 0;
   if (HD_UNLIKELY(BootstrapOwns(pointer))) return BootstrapSize(pointer);
-  if (HD_UNLIKELY(!RealAllocatorReady() || g_real.malloc_usable_size == nullptr)) return 0;
   return g_real.malloc_usable_size(pointer);
 }
 

@@ -94,7 +94,7 @@ void AtForkChild() { g_agent.state.store(AgentState::kOff, std::memory_order_rel
 
 void Start() {
   InAgentScope scope;  // everything below may allocate: never sample it
-  ResolveRealAllocator();
+  bool allocator_found = ResolveRealAllocator();
   g_agent.pid = getpid();
   Options& options = g_agent.options;
   char error[256];
@@ -108,7 +108,7 @@ void Start() {
   } else {
     StopPreloadingIntoChildren();
   }
-  if (!g_real_ready.load()) {
+  if (!allocator_found) {
     LogLine("no allocator found after heapdrift in the symbol search order; profiling disabled");
     g_agent.state.store(AgentState::kOff);
     return;

@@ -5,11 +5,13 @@
 namespace heapdrift::agent {
 
 bool LiveTable::Init(uint32_t capacity) {
-  uint32_t slots = 1;
-  while (slots < capacity) slots <<= 1;
-  slots_ = static_cast<Slot*>(MapPages(sizeof(Slot) * slots));
-  if (slots_ == nullptr) return false;
-  slot_mask_ = slots - 1;
+  uint32_t buckets = 1;
+  while (buckets * kBucketSlots < capacity) buckets <<= 1;
+  buckets_ = static_cast<Bucket*>(MapPages(sizeof(Bucket) * buckets));
+  values_ = static_cast<Value*>(MapPages(sizeof(Value) * buckets * kBucketSlots));
+  overflowed_ = static_cast<std::atomic<uint8_t>*>(MapPages(buckets));
+  if (buckets_ == nullptr || values_ == nullptr || overflowed_ == nullptr) return false;
+  bucket_mask_ = buckets - 1;
   return true;
 }
 
@@ -31,60 +33,69 @@ void LiveTable::FilterRemove(const void* address) {
   }
 }
 
+uint32_t LiveTable::Find(uintptr_t key, uint32_t home) const {
+  uint32_t bucket = home;
+  for (uint32_t hop = 0; hop < kMaxHops; ++hop, bucket = (bucket + 1) & bucket_mask_) {
+    for (uint32_t slot = 0; slot < kBucketSlots; ++slot) {
+      if (buckets_[bucket].keys[slot].load(std::memory_order_acquire) == key) {
+        return bucket * kBucketSlots + slot;
+      }
+    }
+    if (overflowed_[bucket].load(std::memory_order_acquire) == 0) break;
+  }
+  return UINT32_MAX;
+}
+
 LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& block,
                                           LiveBlock* stale) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
-  uint32_t start = static_cast<uint32_t>(Mix(address) >> 32) & slot_mask_;
-  // First pass: a stale entry for this address is replaced in place.
-  for (uint32_t probe = 0; probe < kMaxProbes; ++probe) {
-    Slot& slot = slots_[(start + probe) & slot_mask_];
-    uintptr_t current = slot.key.load(std::memory_order_acquire);
-    if (current == kEmpty) break;
-    if (current == key) {
-      *stale = LiveBlock{slot.stack_id, slot.size, slot.object_weight};
-      slot.stack_id = block.stack_id;
-      slot.size = block.size;
-      slot.object_weight = block.object_weight;
-      return InsertResult::kReplacedStale;
-    }
+  const uint32_t home = HomeBucket(address);
+  if (uint32_t index = Find(key, home); index != UINT32_MAX) {
+    Value& value = values_[index];
+    *stale = LiveBlock{value.stack_id, value.size, value.object_weight};
+    value = Value{block.stack_id, block.size, block.object_weight};
+    return InsertResult::kReplacedStale;
   }
-  for (uint32_t probe = 0; probe < kMaxProbes; ++probe) {
-    Slot& slot = slots_[(start + probe) & slot_mask_];
-    uintptr_t current = slot.key.load(std::memory_order_relaxed);
-    if (current != kEmpty && current != kTombstone) continue;
-    if (!slot.key.compare_exchange_strong(current, key, std::memory_order_acq_rel)) continue;
-    // The slot is ours: no one reads its value until the block is handed to
-    // the program, which happens after this returns.
-    slot.stack_id = block.stack_id;
-    slot.size = block.size;
-    slot.object_weight = block.object_weight;
-    FilterAdd(address);
-    live_count_.fetch_add(1, std::memory_order_relaxed);
-    return InsertResult::kInserted;
+  uint32_t bucket = home;
+  for (uint32_t hop = 0; hop < kMaxHops; ++hop, bucket = (bucket + 1) & bucket_mask_) {
+    for (uint32_t slot = 0; slot < kBucketSlots; ++slot) {
+      std::atomic<uintptr_t>& slot_key = buckets_[bucket].keys[slot];
+      uintptr_t current = slot_key.load(std::memory_order_relaxed);
+      if (current != kEmpty ||
+          !slot_key.compare_exchange_strong(current, key, std::memory_order_acq_rel)) {
+        continue;
+      }
+      // The slot is ours: no one reads its value until the block is handed to
+      // the program, which happens after this returns.
+      values_[bucket * kBucketSlots + slot] =
+          Value{block.stack_id, block.size, block.object_weight};
+      FilterAdd(address);
+      live_count_.fetch_add(1, std::memory_order_relaxed);
+      return InsertResult::kInserted;
+    }
+    // Full: lookups starting here must go on to the next bucket from now on.
+    overflowed_[bucket].store(1, std::memory_order_release);
   }
   return InsertResult::kFull;
 }
 
 bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
-  uint32_t start = static_cast<uint32_t>(Mix(address) >> 32) & slot_mask_;
-  for (uint32_t probe = 0; probe < kMaxProbes; ++probe) {
-    Slot& slot = slots_[(start + probe) & slot_mask_];
-    uintptr_t current = slot.key.load(std::memory_order_acquire);
-    if (current == kEmpty) return false;
-    if (current != key) continue;
-    // Read the value before giving the slot up: once it is a tombstone an
-    // insert for another address may overwrite it.
-    LiveBlock block{slot.stack_id, slot.size, slot.object_weight};
-    if (!slot.key.compare_exchange_strong(current, kTombstone, std::memory_order_acq_rel)) {
-      return false;  // a concurrent double free of the same block: the first one wins
-    }
-    *erased = block;
-    FilterRemove(address);
-    live_count_.fetch_sub(1, std::memory_order_relaxed);
-    return true;
+  uint32_t index = Find(key, HomeBucket(address));
+  if (index == UINT32_MAX) return false;
+  // Read the value before giving the slot up: once it is empty an insert for
+  // another address may overwrite it.
+  const Value& value = values_[index];
+  LiveBlock block{value.stack_id, value.size, value.object_weight};
+  uintptr_t expected = key;
+  if (!buckets_[index / kBucketSlots].keys[index % kBucketSlots].compare_exchange_strong(
+          expected, kEmpty, std::memory_order_acq_rel)) {
+    return false;  // a concurrent double free of the same block: the first one wins
   }
-  return false;
+  *erased = block;
+  FilterRemove(address);
+  live_count_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace heapdrift::agent

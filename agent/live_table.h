@@ -6,12 +6,15 @@
 // of addresses, counting the live samples in that bucket. A zero byte (the
 // common case) settles the question with one load from a 128 KiB array.
 //
-// The table is open addressing over 32-byte slots with lock-free insert and
-// erase (CAS on the key; erased slots become tombstones that inserts reuse).
-// Probing is bounded, so a full neighbourhood makes Insert fail (the caller
-// drops the sample) instead of slowing every lookup. The table is the source
-// of truth for which samples are live; the collector's per-site sums follow
-// from the alloc/free events derived from it.
+// Behind it, addresses hash to buckets of 8 keys, one cache line, so a lookup
+// reads one line. Insert and erase are lock-free CAS on a key, and an erased
+// key becomes empty again at once: there are no tombstones, so lookups never
+// slow down however long the host churns. A full bucket spills into the next
+// one and marks itself "overflowed" (for good), so lookups follow the chain
+// only from buckets that ever overflowed; a chain of kMaxHops full buckets
+// makes Insert fail (the caller drops the sample). The table is the source of
+// truth for which samples are live; the collector's per-site sums follow from
+// the alloc/free events derived from it.
 //
 // A block is inserted after the real allocator returned it and erased before
 // it is handed back, so a key is never live twice; a stale key (its free was
@@ -36,7 +39,7 @@ struct LiveBlock {
 class LiveTable {
  public:
   bool Init(uint32_t capacity);
-  bool initialized() const { return slots_ != nullptr; }
+  bool initialized() const { return buckets_ != nullptr; }
 
   HD_ALWAYS_INLINE bool MaybeContains(const void* address) const {
     return filter_[FilterIndex(address)].load(std::memory_order_relaxed) != 0;
@@ -48,18 +51,19 @@ class LiveTable {
   bool Erase(const void* address, LiveBlock* erased);
 
   uint64_t size() const { return live_count_.load(std::memory_order_relaxed); }
-  uint32_t capacity() const { return slot_mask_ + 1; }
+  uint32_t capacity() const { return (bucket_mask_ + 1) * kBucketSlots; }
 
  private:
   static constexpr uint32_t kFilterBits = 17;
-  static constexpr uint32_t kMaxProbes = 64;
+  static constexpr uint32_t kBucketSlots = 8;  // 8 keys: one 64-byte cache line
+  static constexpr uint32_t kMaxHops = 8;
   static constexpr uintptr_t kEmpty = 0;
-  static constexpr uintptr_t kTombstone = 1;  // never a heap address
 
-  struct Slot {
-    std::atomic<uintptr_t> key;
+  struct alignas(64) Bucket {
+    std::atomic<uintptr_t> keys[kBucketSlots];
+  };
+  struct Value {
     uint32_t stack_id;
-    uint32_t unused;
     uint64_t size;
     double object_weight;
   };
@@ -70,13 +74,20 @@ class LiveTable {
   static uint32_t FilterIndex(const void* address) {
     return static_cast<uint32_t>(Mix(address) >> (64 - kFilterBits));
   }
+  uint32_t HomeBucket(const void* address) const {
+    return static_cast<uint32_t>(Mix(address) >> 20) & bucket_mask_;
+  }
+  // Index of the slot holding `key`, or UINT32_MAX.
+  uint32_t Find(uintptr_t key, uint32_t home) const;
   void FilterAdd(const void* address);
   void FilterRemove(const void* address);
 
   // Inside the object, not mapped: the hot path may read it before Init().
   std::atomic<uint8_t> filter_[size_t{1} << kFilterBits] = {};
-  Slot* slots_ = nullptr;
-  uint32_t slot_mask_ = 0;
+  Bucket* buckets_ = nullptr;
+  Value* values_ = nullptr;                 // parallel to the keys
+  std::atomic<uint8_t>* overflowed_ = nullptr;  // per bucket, set once
+  uint32_t bucket_mask_ = 0;
   std::atomic<uint64_t> live_count_{0};
 };
 

@@ -2,21 +2,62 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstring>
 
 namespace heapdrift::agent {
 
-RealAllocator g_real;
-std::atomic<bool> g_real_ready{false};
+// 64 KiB covers what dlsym and the loader allocate before resolution ends
+// (measured: a few hundred bytes); a bump pointer, never reused.
+alignas(64) char g_bootstrap_heap[kBootstrapHeapBytes];
 
 namespace {
 
-std::atomic<int> g_resolve_state{0};  // 0 not started, 1 resolving, 2 done
-
-// 64 KiB covers what dlsym and the loader allocate before resolution ends
-// (measured: a few hundred bytes); a bump pointer, never reused.
-alignas(64) char g_bootstrap_heap[64 * 1024];
+std::atomic<int> g_resolve_state{0};  // 0 not started, 1 resolving, 2 done, 3 failed
 std::atomic<size_t> g_bootstrap_used{0};
+
+constexpr size_t kDefaultAlignment = alignof(max_align_t);
+
+// The bootstrap functions g_real starts with: each resolves the real
+// allocator and forwards to it, or serves the bootstrap heap meanwhile.
+void* BootMalloc(size_t size) {
+  return ResolveRealAllocator() ? g_real.malloc(size) : BootstrapAllocate(size, kDefaultAlignment);
+}
+void BootFree(void* pointer) {
+  if (ResolveRealAllocator()) g_real.free(pointer);  // else: nothing sane to do; keep it
+}
+void* BootCalloc(size_t count, size_t size) {
+  if (ResolveRealAllocator()) return g_real.calloc(count, size);
+  size_t total;
+  return __builtin_mul_overflow(count, size, &total) ? nullptr
+                                                     : BootstrapAllocate(total, kDefaultAlignment);
+}
+void* BootRealloc(void* pointer, size_t size) {
+  if (ResolveRealAllocator()) return g_real.realloc(pointer, size);
+  return pointer == nullptr ? BootstrapAllocate(size, kDefaultAlignment) : nullptr;
+}
+int BootPosixMemalign(void** out, size_t alignment, size_t size) {
+  if (ResolveRealAllocator()) return g_real.posix_memalign(out, alignment, size);
+  *out = BootstrapAllocate(size, alignment);
+  return *out != nullptr ? 0 : 12;  // ENOMEM
+}
+void* BootAlignedAlloc(size_t alignment, size_t size) {
+  return ResolveRealAllocator() ? g_real.aligned_alloc(alignment, size)
+                                : BootstrapAllocate(size, alignment);
+}
+void* BootMemalign(size_t alignment, size_t size) {
+  return ResolveRealAllocator() ? g_real.memalign(alignment, size)
+                                : BootstrapAllocate(size, alignment);
+}
+void* BootValloc(size_t size) {
+  return ResolveRealAllocator() ? g_real.valloc(size) : BootstrapAllocate(size, 4096);
+}
+void* BootPvalloc(size_t size) {
+  return ResolveRealAllocator() ? g_real.pvalloc(size) : BootstrapAllocate(size, 4096);
+}
+size_t BootUsableSize(void* pointer) {
+  return ResolveRealAllocator() ? g_real.malloc_usable_size(pointer) : 0;
+}
 
 struct BootstrapHeader {
   size_t size;
@@ -42,10 +83,10 @@ void* EmulatedPvalloc(size_t size) {
 void* EmulatedAlignedAlloc(size_t alignment, size_t size) { return MemalignVia(alignment, size); }
 
 template <typename Function>
-bool FromSameObject(Function function) {
+bool FromSameObject(void* (*malloc_function)(size_t), Function function) {
   if (function == nullptr) return false;
   Dl_info of_malloc{}, of_function{};
-  if (dladdr(reinterpret_cast<void*>(g_real.malloc), &of_malloc) == 0 ||
+  if (dladdr(reinterpret_cast<void*>(malloc_function), &of_malloc) == 0 ||
       dladdr(reinterpret_cast<void*>(function), &of_function) == 0) {
     return true;  // cannot tell: trust the lookup
   }
@@ -54,37 +95,45 @@ bool FromSameObject(Function function) {
 
 }  // namespace
 
+constinit RealAllocator g_real = {BootMalloc,       BootFree,     BootCalloc, BootRealloc,
+                                  BootPosixMemalign, BootAlignedAlloc, BootMemalign,
+                                  BootValloc,       BootPvalloc,  BootUsableSize};
+
 bool ResolveRealAllocator() {
   int expected = 0;
   if (!g_resolve_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
     return expected == 2;
   }
+  RealAllocator found{};
   // Mandatory symbols first, each a lookup that succeeds (failing lookups
   // allocate an error string, and its later release would need `free`).
-  Resolve(g_real.malloc, "malloc");
-  Resolve(g_real.free, "free");
-  Resolve(g_real.calloc, "calloc");
-  Resolve(g_real.realloc, "realloc");
-  Resolve(g_real.posix_memalign, "posix_memalign");
-  Resolve(g_real.malloc_usable_size, "malloc_usable_size");
-  Resolve(g_real.aligned_alloc, "aligned_alloc");
-  Resolve(g_real.memalign, "memalign");
-  Resolve(g_real.valloc, "valloc");
-  Resolve(g_real.pvalloc, "pvalloc");
+  Resolve(found.malloc, "malloc");
+  Resolve(found.free, "free");
+  Resolve(found.calloc, "calloc");
+  Resolve(found.realloc, "realloc");
+  Resolve(found.posix_memalign, "posix_memalign");
+  Resolve(found.malloc_usable_size, "malloc_usable_size");
+  Resolve(found.aligned_alloc, "aligned_alloc");
+  Resolve(found.memalign, "memalign");
+  Resolve(found.valloc, "valloc");
+  Resolve(found.pvalloc, "pvalloc");
   // An allocator that lacks a legacy entry point lets RTLD_NEXT fall through to
   // glibc's, whose blocks the other allocator cannot free: emulate those instead.
-  if (!FromSameObject(g_real.aligned_alloc)) g_real.aligned_alloc = EmulatedAlignedAlloc;
-  if (!FromSameObject(g_real.memalign)) g_real.memalign = EmulatedMemalign;
-  if (!FromSameObject(g_real.valloc)) g_real.valloc = EmulatedValloc;
-  if (!FromSameObject(g_real.pvalloc)) g_real.pvalloc = EmulatedPvalloc;
-  if (g_real.malloc == nullptr || g_real.free == nullptr || g_real.calloc == nullptr ||
-      g_real.realloc == nullptr || g_real.posix_memalign == nullptr) {
+  if (found.malloc == nullptr || found.free == nullptr || found.calloc == nullptr ||
+      found.realloc == nullptr || found.posix_memalign == nullptr ||
+      found.malloc_usable_size == nullptr) {
     // No allocator after us: nothing sensible to forward to. Stay on the
     // bootstrap heap (it will run out and return nullptr) rather than crash.
+    g_resolve_state.store(3, std::memory_order_release);
     return false;
   }
+  if (!FromSameObject(found.malloc, found.aligned_alloc)) found.aligned_alloc = EmulatedAlignedAlloc;
+  if (!FromSameObject(found.malloc, found.memalign)) found.memalign = EmulatedMemalign;
+  if (!FromSameObject(found.malloc, found.valloc)) found.valloc = EmulatedValloc;
+  if (!FromSameObject(found.malloc, found.pvalloc)) found.pvalloc = EmulatedPvalloc;
+  // posix_memalign first: the emulations call it through g_real.
+  g_real = found;
   g_resolve_state.store(2, std::memory_order_release);
-  g_real_ready.store(true, std::memory_order_release);
   return true;
 }
 
@@ -110,12 +159,6 @@ void* BootstrapAllocate(size_t size, size_t alignment) {
       return reinterpret_cast<void*>(user);  // static storage: already zero
     }
   }
-}
-
-bool BootstrapOwns(const void* pointer) {
-  auto address = reinterpret_cast<uintptr_t>(pointer);
-  auto base = reinterpret_cast<uintptr_t>(g_bootstrap_heap);
-  return address >= base && address < base + sizeof(g_bootstrap_heap);
 }
 
 size_t BootstrapSize(const void* pointer) {

@@ -2,12 +2,13 @@
 // family after this library in the symbol search order (glibc, or jemalloc /
 // tcmalloc when the host brings one), found with dlsym(RTLD_NEXT).
 //
-// dlsym itself may allocate (and a failed lookup does), so until every pointer
-// is resolved, allocations are served from a small static bootstrap heap that
-// every entry point recognises and never hands to the real allocator.
+// Until they are found, g_real holds bootstrap functions that resolve them
+// on first use (so the hot paths need no "ready?" test) and, while dlsym is
+// itself running (it may allocate, and a failed lookup does), serve memory
+// from a small static bootstrap heap that every entry point recognises and
+// never hands to the real allocator.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,23 +29,25 @@ struct RealAllocator {
   size_t (*malloc_usable_size)(void*);
 };
 
+// Written once, by ResolveRealAllocator, before the agent starts sampling.
 extern RealAllocator g_real;
-extern std::atomic<bool> g_real_ready;
 
-// Resolves g_real once; safe to call from any hook, any number of times.
-// Returns false while resolution is still in progress (on this or another thread).
+// Resolves g_real once. True when the real functions are in place; false
+// while resolution is in progress (dlsym's own allocations) or impossible.
 bool ResolveRealAllocator();
-
-HD_ALWAYS_INLINE bool RealAllocatorReady() {
-  return HD_LIKELY(g_real_ready.load(std::memory_order_acquire)) || ResolveRealAllocator();
-}
 
 // True when the real allocator is glibc's, whose mallinfo2 we may then ask.
 bool RealAllocatorIsGlibc();
 
 // --- Bootstrap heap -------------------------------------------------------
+inline constexpr size_t kBootstrapHeapBytes = 64 * 1024;
+extern char g_bootstrap_heap[kBootstrapHeapBytes];
+
 void* BootstrapAllocate(size_t size, size_t alignment);
-bool BootstrapOwns(const void* pointer);
 size_t BootstrapSize(const void* pointer);
+HD_ALWAYS_INLINE bool BootstrapOwns(const void* pointer) {
+  return reinterpret_cast<uintptr_t>(pointer) - reinterpret_cast<uintptr_t>(g_bootstrap_heap) <
+         kBootstrapHeapBytes;
+}
 
 }  // namespace heapdrift::agent

@@ -50,6 +50,11 @@ class Sampler {
   // once by the power of two the budget needs, down by halves.
   void Adapt(double samples_per_sec);
 
+  bool OverBudget(double samples_per_sec) const {
+    return !exact() && max_samples_per_sec_ != 0 &&
+           samples_per_sec > static_cast<double>(max_samples_per_sec_);
+  }
+
   // Called by a host thread whose ring is full: doubles R now, without
   // waiting for the collector, but at most once per collector window (a
   // burst of drops would otherwise double it per drop, far past the need).

@@ -48,7 +48,7 @@ TEST(LiveTable, ReusedAddressReplacesTheStaleBlock) {
   EXPECT_EQ(erased.stack_id, 2u);
 }
 
-TEST(LiveTable, TombstonesAreReusedSoChurnNeverFillsTheTable) {
+TEST(LiveTable, ChurnNeverFillsTheTable) {
   auto table = MakeTable(256);
   LiveBlock stale{}, erased{};
   for (uintptr_t i = 0; i < 100000; ++i) {
@@ -60,15 +60,36 @@ TEST(LiveTable, TombstonesAreReusedSoChurnNeverFillsTheTable) {
   EXPECT_EQ(table->size(), 0u);
 }
 
-TEST(LiveTable, AFullNeighbourhoodRefusesInsertion) {
-  auto table = MakeTable(16);
-  LiveBlock stale{};
-  int inserted = 0;
+TEST(LiveTable, AFullTableRefusesInsertionAndKeepsWhatItHas) {
+  auto table = MakeTable(16);  // two buckets of eight
+  LiveBlock stale{}, erased{};
+  std::vector<uintptr_t> inserted;
   for (uintptr_t i = 0; i < 64; ++i) {
-    inserted += table->Insert(Address(0x1000 + i * 16), {1, 16, 1.0}, &stale) ==
-                LiveTable::InsertResult::kInserted;
+    if (table->Insert(Address(0x1000 + i * 16), {1, 16, 1.0}, &stale) ==
+        LiveTable::InsertResult::kInserted) {
+      inserted.push_back(0x1000 + i * 16);
+    }
   }
-  EXPECT_EQ(inserted, 16);
+  EXPECT_EQ(inserted.size(), 16u);  // overflow spills into the other bucket
+  for (uintptr_t address : inserted) EXPECT_TRUE(table->Erase(Address(address), &erased));
+  EXPECT_EQ(table->size(), 0u);
+}
+
+// Lookups of blocks that spilled out of a full bucket still find them.
+TEST(LiveTable, OverflowingBucketsStayFindable) {
+  auto table = MakeTable(1 << 10);
+  LiveBlock stale{}, erased{};
+  constexpr uintptr_t kBlocks = 900;  // ~88 % full: many buckets overflow
+  for (uintptr_t i = 0; i < kBlocks; ++i) {
+    ASSERT_EQ(table->Insert(Address(0x40000 + i * 4096), {static_cast<uint32_t>(i), 1, 1.0},
+                            &stale),
+              LiveTable::InsertResult::kInserted)
+        << i;
+  }
+  for (uintptr_t i = 0; i < kBlocks; ++i) {
+    ASSERT_TRUE(table->Erase(Address(0x40000 + i * 4096), &erased)) << i;
+    EXPECT_EQ(erased.stack_id, i);
+  }
 }
 
 // Threads insert and erase disjoint address ranges concurrently, as a heap
