@@ -1,7 +1,9 @@
 // The churn workload: threads that malloc and free blocks of mixed sizes as
 // fast as they can, keeping a small working set alive, like an allocation-
-// heavy server. Usage: churn THREADS MILLIONS_OF_OPERATIONS_PER_THREAD
-// Prints the wall time; run under bench/overhead.sh for ratios.
+// heavy server. By default each block is written once, as a program would use
+// it; with MODE "bare" only one byte is (the allocator-only worst case).
+// Usage: churn THREADS MILLIONS_OF_OPERATIONS_PER_THREAD [bare]
+// Prints the wall time; run under bench/overhead.py for ratios.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,7 +22,7 @@ size_t NextSize(uint64_t& state) {
   return 8192 + r % (256 * 1024);
 }
 
-void Churn(int thread, long operations) {
+void Churn(int thread, long operations, bool bare) {
   constexpr int kSlots = 4096;  // working set: a few MB
   std::vector<char*> slots(kSlots, nullptr);
   uint64_t state = 0x9e3779b97f4a7c15ULL * (thread + 1);
@@ -29,7 +31,11 @@ void Churn(int thread, long operations) {
     std::free(slots[slot]);
     size_t size = NextSize(state);
     slots[slot] = static_cast<char*>(std::malloc(size));
-    slots[slot][0] = static_cast<char>(i);
+    if (bare) {
+      slots[slot][0] = static_cast<char>(i);
+    } else {
+      std::memset(slots[slot], static_cast<int>(i), size);
+    }
   }
   for (char* block : slots) std::free(block);
 }
@@ -39,11 +45,13 @@ void Churn(int thread, long operations) {
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   long operations = static_cast<long>((argc > 2 ? std::atof(argv[2]) : 20.0) * 1e6);
+  bool bare = argc > 3 && std::strcmp(argv[3], "bare") == 0;
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) workers.emplace_back(Churn, t, operations);
+  for (int t = 0; t < threads; ++t) workers.emplace_back(Churn, t, operations, bare);
   for (auto& worker : workers) worker.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("churn: %d threads x %ld operations in %.3f s\n", threads, operations, seconds);
+  std::printf("churn: %d threads x %ld operations%s in %.3f s\n", threads, operations,
+              bare ? " (bare)" : "", seconds);
   return 0;
 }

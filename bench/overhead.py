@@ -2,8 +2,8 @@
 """Overhead of heapdrift against running without it, in one run.
 
 Runs each workload without a profiler, with heapdrift at the default rate,
-in exact mode (every allocation recorded) and under heaptrack where it is
-installed, alternating the configurations so that machine noise spreads
+in exact mode (every allocation recorded), under heaptrack where it is
+installed, and under a no-op interposer (the floor any LD_PRELOAD tool pays), alternating the configurations so that machine noise spreads
 evenly, and prints the median of each as a ratio to the baseline median.
 
 Churn workloads are timed by wall clock. The session-leak example runs for
@@ -53,8 +53,10 @@ def main():
         env.update(extra or {})
         return lambda argv: (argv, env)
 
+    noop = build / "bench" / "libnoop_interposer.so"
     configs = {
         "none": lambda argv: (argv, dict(os.environ)),
+        "no-op interposer": lambda argv: (argv, dict(os.environ, LD_PRELOAD=str(noop))),
         "heapdrift": heapdrift(),
         "heapdrift exact": heapdrift({"HEAPDRIFT_SAMPLE_BYTES": "1"}),
     }
@@ -65,9 +67,13 @@ def main():
     big = f"{60 * scale:g}"
     workloads = [
         # name, argv, measure (wall/cpu), configs
-        ("churn, 1 thread", [churn, "1", big], "wall", ["none", "heapdrift"]),
-        ("churn, 2 threads", [churn, "2", f"{30 * scale:g}"], "wall", ["none", "heapdrift"]),
-        ("churn, 1 thread, short", [churn, "1", f"{3 * scale:g}"], "wall",
+        ("churn, 1 thread", [churn, "1", f"{20 * scale:g}"], "wall", ["none", "heapdrift"]),
+        ("churn, 2 threads", [churn, "2", f"{10 * scale:g}"], "wall", ["none", "heapdrift"]),
+        ("churn bare, 1 thread", [churn, "1", big, "bare"], "wall",
+         ["none", "no-op interposer", "heapdrift"]),
+        ("churn bare, 2 threads", [churn, "2", f"{30 * scale:g}", "bare"], "wall",
+         ["none", "no-op interposer", "heapdrift"]),
+        ("churn, 1 thread, short", [churn, "1", f"{1 * scale:g}"], "wall",
          ["none", "heapdrift", "heapdrift exact", "heaptrack"]),
         ("session_leak, 10 s", [example, "--duration-sec", f"{10 * scale:g}"], "cpu",
          ["none", "heapdrift", "heapdrift exact", "heaptrack"]),
