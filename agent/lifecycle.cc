@@ -113,6 +113,14 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
+  // An executable that defines malloc itself comes first in the search order:
+  // its allocations never reach us, and a recording would be silently empty.
+  if (dlsym(RTLD_DEFAULT, "malloc") != reinterpret_cast<void*>(&malloc)) {
+    LogLine("the program defines its own malloc, which preloading cannot intercept; "
+            "profiling disabled");
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
   if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
       !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
       !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),

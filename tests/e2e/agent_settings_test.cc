@@ -157,6 +157,16 @@ TEST(AgentSettings, ChildrenRunWithoutTheAgentUnlessFollowExecIsSet) {
   EXPECT_EQ(files, 2);
 }
 
+TEST(AgentSettings, AProgramWithItsOwnMallocIsToldSoOnce) {
+  TempDir dir;
+  ProcessResult traced = RunUnderAgent({Host("own_malloc")}, dir.File("own.rec"));
+  EXPECT_EQ(traced.exit_code, 0);
+  EXPECT_EQ(traced.out, "own allocator\n");
+  auto lines = LinesStartingWith(traced.err, "heapdrift:");
+  ASSERT_EQ(lines.size(), 1u) << traced.err;
+  EXPECT_NE(lines[0].find("defines its own malloc"), std::string::npos);
+}
+
 TEST(AgentSettings, WorksOverAnotherMallocAndReportsNoGlibcStats) {
   const char* jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   ASSERT_TRUE(std::filesystem::exists(jemalloc)) << "install libjemalloc2";
