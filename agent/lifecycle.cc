@@ -115,7 +115,12 @@ void Start() {
   }
   // An executable that defines malloc itself comes first in the search order:
   // its allocations never reach us, and a recording would be silently empty.
-  if (dlsym(RTLD_DEFAULT, "malloc") != reinterpret_cast<void*>(&malloc)) {
+  // (Compared by object, not by address: a GOT entry for &malloc would itself
+  // resolve to the program's malloc.)
+  Dl_info first_malloc{}, this_library{};
+  if (dladdr(dlsym(RTLD_DEFAULT, "malloc"), &first_malloc) != 0 &&
+      dladdr(reinterpret_cast<void*>(&Start), &this_library) != 0 &&
+      first_malloc.dli_fbase != this_library.dli_fbase) {
     LogLine("the program defines its own malloc, which preloading cannot intercept; "
             "profiling disabled");
     g_agent.state.store(AgentState::kOff);
