@@ -115,10 +115,13 @@ void Start() {
   }
   // An executable that defines malloc itself comes first in the search order:
   // its allocations never reach us, and a recording would be silently empty.
-  // (Compared by object, not by address: a GOT entry for &malloc would itself
-  // resolve to the program's malloc.)
+  // (Looked up from the program's handle: this library is linked -Bsymbolic,
+  // so RTLD_DEFAULT from here would find our own malloc first. Compared by
+  // object, not by address: a GOT entry for &malloc resolves to the program's.)
   Dl_info first_malloc{}, this_library{};
-  if (dladdr(dlsym(RTLD_DEFAULT, "malloc"), &first_malloc) != 0 &&
+  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
+  if (program != nullptr &&
+      dladdr(dlsym(program, "malloc"), &first_malloc) != 0 &&
       dladdr(reinterpret_cast<void*>(&Start), &this_library) != 0 &&
       first_malloc.dli_fbase != this_library.dli_fbase) {
     LogLine("the program defines its own malloc, which preloading cannot intercept; "
