@@ -122,7 +122,7 @@ void HandleRequest(shop::SessionStore& sessions, ProductCache& cache, int cart_p
   work += cache.PageSize(random() % 20000);
   shop::Session* session = sessions.CreateSession("customer-" + std::to_string(random() % 100000));
   if (static_cast<int>(random() % 100) < cart_percent) {
-    int items = 2 + static_cast<int>(random() % 7);
+    int items = 1 + static_cast<int>(random() % 8);
     for (int i = 0; i < items; ++i) sessions.AddToCart(session, random() % 20000, 1);
   }
   if (work == 1) std::puts("");  // keeps the work observable

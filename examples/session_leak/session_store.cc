@@ -20,12 +20,12 @@ void SessionStore::AddToCart(Session* session, uint64_t product_id, uint32_t qua
   CartItem item{product_id, quantity, {}};
   std::memcpy(item.description, "gift", 5);
   std::lock_guard lock(mutex_);
-  session->cart.push_back(item);
+  if (session->cart_size < session->cart.size()) session->cart[session->cart_size++] = item;
 }
 
 void SessionStore::Forget(Session* session) {
   // The heap bytes a leaked session holds, as requested from malloc.
-  uint64_t bytes = sizeof(Session) + session->cart.capacity() * sizeof(CartItem);
+  uint64_t bytes = sizeof(Session);
   if (session->user.capacity() > 15) bytes += session->user.capacity() + 1;
   leaked_bytes_ += bytes;
 }
@@ -40,7 +40,7 @@ void SessionStore::ExpireSessions() {
       continue;
     }
     it = sessions_.erase(it);
-    if (!session->cart.empty() && !fixed_) {
+    if (session->cart_size > 0 && !fixed_) {
       // THE BUG: a session that still holds a cart is "kept for checkout
       // recovery" -- by nobody. It is never freed.
       Forget(session);

@@ -4,13 +4,13 @@
 // except for that one path.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 namespace shop {
 
@@ -20,11 +20,14 @@ struct CartItem {
   char description[116];
 };
 
+// One allocation per session: the cart lives inside it, so everything the
+// bug leaks comes from a single call site (SessionStore::CreateSession).
 struct Session {
   uint64_t id;
   std::chrono::steady_clock::time_point expires_at;
-  std::string user;
-  std::vector<CartItem> cart;
+  std::string user;  // short names: kept inline by the small-string optimisation
+  std::array<CartItem, 8> cart;
+  uint32_t cart_size = 0;
   char csrf_token[64];
   char preferences[512];
 };
