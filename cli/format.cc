@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace heapdrift::cli {
@@ -16,6 +17,30 @@ std::string HumanBytes(double bytes) {
     ++unit;
   }
   return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+}
+
+std::string SignedBytes(double bytes) {
+  return (bytes >= 0 ? "+" : "-") + HumanBytes(std::fabs(bytes));
+}
+
+std::string Sparkline(const std::vector<double>& values, size_t width) {
+  static constexpr const char* kBlocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  if (values.empty() || width == 0) return "";
+  std::vector<double> columns;
+  for (size_t column = 0; column < width; ++column) {
+    // Each column shows the last value of its share of the series.
+    size_t index = std::min(values.size() - 1, (column + 1) * values.size() / width);
+    if (index > 0 && (column + 1) * values.size() / width == values.size()) index = values.size() - 1;
+    columns.push_back(values[index]);
+  }
+  double low = *std::min_element(columns.begin(), columns.end());
+  double high = *std::max_element(columns.begin(), columns.end());
+  std::string line;
+  for (double value : columns) {
+    int level = high > low ? static_cast<int>((value - low) / (high - low) * 7.999) : 0;
+    line += kBlocks[std::clamp(level, 0, 7)];
+  }
+  return line;
 }
 
 std::string ModuleOffset(const Recording& recording, uint64_t return_address) {

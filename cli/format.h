@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "recording.h"
 
@@ -10,6 +11,11 @@ namespace heapdrift::cli {
 
 // "12.3 MiB", "512 B", "-1.5 KiB".
 std::string HumanBytes(double bytes);
+// "+12.3 MiB", "-512 B".
+std::string SignedBytes(double bytes);
+
+// A line of block characters drawing `values` in `width` columns.
+std::string Sparkline(const std::vector<double>& values, size_t width);
 
 // "libfoo.so+0x1a2b": module basename and ELF virtual address (what addr2line
 // and the symbolizer take) of the instruction a return address belongs to.

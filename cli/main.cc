@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   heapdrift::cli::AddRunCommand(app, &exit_code);
   heapdrift::cli::AddInspectCommand(app, &exit_code);
+  heapdrift::cli::AddReportCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

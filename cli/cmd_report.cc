@@ -1,0 +1,156 @@
+// heapdrift report: the call sites whose live memory keeps growing, ranked.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "commands.h"
+#include "format.h"
+#include "growth_report.h"
+#include "recording.h"
+
+namespace heapdrift::cli {
+namespace {
+
+struct Settings {
+  std::string path;
+  size_t top = 10;
+  bool json = false;
+  std::vector<std::string> wrappers;
+  std::string debug_paths;
+};
+
+// "f(int, std::vector<...> const&)" -> "f(...)": parameter lists of C++
+// functions are long, and the file:line already says which overload.
+std::string ShortFunction(const std::string& function) {
+  constexpr std::string_view kAnonymous = "(anonymous namespace)";
+  size_t name_start = function.compare(0, kAnonymous.size(), kAnonymous) == 0 ? kAnonymous.size() : 0;
+  size_t open = function.find('(', name_start);
+  if (open == std::string::npos || function.find("operator", name_start) == name_start) {
+    return function;
+  }
+  return function.substr(0, open) + (function.compare(open, 2, "()") == 0 ? "()" : "(...)");
+}
+
+std::string StackTitle(const symbolizer::Frame& frame) {
+  std::string location = frame.Location();
+  if (frame.function.empty()) return frame.ModuleOffset();
+  std::string function = ShortFunction(frame.function);
+  // File names are long: keep the last two path components.
+  size_t slash = location.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    size_t previous = location.rfind('/', slash - 1);
+    if (previous != std::string::npos) location = location.substr(previous + 1);
+  }
+  return location.empty() ? function : function + " (" + location + ")";
+}
+
+void PrintText(const Recording& recording, const GrowthReport& report, const Settings& settings) {
+  std::string command;
+  for (const std::string& argument : recording.header.command_line()) command += argument + " ";
+  fmt::print("heapdrift report: {}\n", settings.path);
+  fmt::print("process {}: {}\n", recording.header.pid(), command);
+  fmt::print("{} snapshots over {:.1f} s\n", report.snapshots, report.seconds);
+  fmt::print("memory: {}\n\n", ExplainMemory(report.memory));
+  if (report.growing.empty()) {
+    fmt::print("no call site's live memory grows steadily.\n");
+  } else {
+    fmt::print("growing call sites ({} of {}):\n", report.growing.size(),
+               report.growing.size() + report.others.size());
+    fmt::print("{:>4}  {:>12}  {:>10}  {:>10}  {:<12}  {}\n", "rank", "growth", "live now",
+               "confidence", "live bytes", "allocating call site");
+    for (size_t i = 0; i < report.growing.size() && i < settings.top; ++i) {
+      const SiteReport& site = report.growing[i];
+      fmt::print("{:>4}  {:>10}/s  {:>10}  {:>9.1f}%  {}  {}\n", i + 1,
+                 HumanBytes(site.growth_bytes_per_sec), HumanBytes(site.live_bytes),
+                 100 * site.classification.confidence, Sparkline(site.series, 12),
+                 StackTitle(site.site));
+      size_t shown = 0;
+      for (const symbolizer::Frame& frame : site.stack) {
+        if (shown++ == 6) break;
+        fmt::print("{:>50}{}{}\n", "", frame.inlined ? "(inlined) " : "", StackTitle(frame));
+      }
+    }
+  }
+  if (!report.others.empty()) {
+    fmt::print("\nnot growing: {} call sites; the largest:\n", report.others.size());
+    for (size_t i = 0; i < report.others.size() && i < 3; ++i) {
+      const SiteReport& site = report.others[i];
+      fmt::print("  {:>10} live, {:>10} allocated, {:<9} {}  {}\n", HumanBytes(site.live_bytes),
+                 HumanBytes(site.allocated_bytes), VerdictName(site.classification.verdict),
+                 Sparkline(site.series, 12), StackTitle(site.site));
+    }
+  }
+}
+
+nlohmann::json FrameJson(const symbolizer::Frame& frame) {
+  return {{"function", frame.function.empty() ? frame.ModuleOffset() : frame.function},
+          {"file", frame.file},
+          {"line", frame.line}};
+}
+
+void PrintJson(const GrowthReport& report, const Settings& settings) {
+  nlohmann::json suspects = nlohmann::json::array();
+  for (size_t i = 0; i < report.growing.size() && i < settings.top; ++i) {
+    const SiteReport& site = report.growing[i];
+    nlohmann::json stack = nlohmann::json::array();
+    for (const symbolizer::Frame& frame : site.stack) stack.push_back(FrameJson(frame));
+    nlohmann::json entry = FrameJson(site.site);
+    entry["rank"] = i + 1;
+    entry["live_bytes"] = static_cast<int64_t>(site.live_bytes);
+    entry["growth_bytes_per_sec"] = site.growth_bytes_per_sec;
+    entry["confidence"] = site.classification.confidence;
+    entry["stack"] = std::move(stack);
+    suspects.push_back(std::move(entry));
+  }
+  std::puts(nlohmann::json{{"suspects", suspects}}.dump(2).c_str());
+}
+
+}  // namespace
+
+void AddReportCommand(CLI::App& app, int* exit_code) {
+  auto settings = std::make_shared<Settings>();
+  CLI::App* report = app.add_subcommand("report", "Rank the call sites whose live memory grows");
+  report->footer(
+      "Examples:\n"
+      "  heapdrift report server.rec\n"
+      "  heapdrift report server.rec --top 3 --json\n"
+      "  heapdrift report server.rec --wrapper xmalloc --wrapper pool_alloc");
+  report->add_option("recording", settings->path, "Recording file")->required();
+  report->add_option("--top", settings->top, "How many growing call sites to show")
+      ->check(CLI::PositiveNumber);
+  report->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
+  report->add_option("--wrapper", settings->wrappers,
+                     "A function of yours that wraps malloc (skipped when naming call sites)");
+  report->add_option("--debug-dir", settings->debug_paths,
+                     "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
+  report->callback([settings, exit_code] {
+    Recording recording;
+    ReadResult result = ReadRecording(settings->path, &recording);
+    if (result.status != ReadStatus::kOk) {
+      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
+      *exit_code = ExitCodeFor(result.status);
+      return;
+    }
+    for (const std::string& warning : result.warnings) {
+      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
+    }
+    ReportOptions options;
+    options.wrappers = settings->wrappers;
+    options.debug_paths = settings->debug_paths;
+    GrowthReport report = BuildGrowthReport(recording, options);
+    for (const std::string& warning : report.warnings) {
+      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
+    }
+    if (settings->json) {
+      PrintJson(report, *settings);
+    } else {
+      PrintText(recording, report, *settings);
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace heapdrift::cli

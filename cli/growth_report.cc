@@ -1,0 +1,163 @@
+#include "growth_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "call_site.h"
+#include "format.h"
+#include "site_series.h"
+#include "symbolizer.h"
+
+namespace heapdrift::cli {
+namespace {
+
+std::vector<symbolizer::ModuleSpec> ModulesOf(const Recording& recording) {
+  std::map<std::pair<std::string, uint64_t>, symbolizer::ModuleSpec> modules;
+  for (const proto::Mapping& mapping : recording.mappings) {
+    auto [it, inserted] = modules.try_emplace({mapping.path(), mapping.load_bias()});
+    symbolizer::ModuleSpec& spec = it->second;
+    if (inserted) {
+      spec = {mapping.path(), mapping.start(), mapping.limit(), mapping.load_bias(),
+              mapping.build_id()};
+    }
+    spec.start = std::min(spec.start, mapping.start());
+    spec.limit = std::max(spec.limit, mapping.limit());
+  }
+  std::vector<symbolizer::ModuleSpec> specs;
+  for (auto& [key, spec] : modules) specs.push_back(std::move(spec));
+  return specs;
+}
+
+struct Group {
+  SiteReport report;
+  std::vector<uint32_t> stack_ids;
+  double largest_member_live = -1;
+  std::vector<symbolizer::Frame> largest_member_frames;
+  size_t largest_member_site = 0;
+};
+
+MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& series) {
+  MemorySummary memory;
+  if (series.snapshot_index.empty()) return memory;
+  const proto::ProcessMemory& first = recording.snapshots[series.snapshot_index.front()].memory();
+  const proto::ProcessMemory& last = recording.snapshots[series.snapshot_index.back()].memory();
+  memory.rss_first = static_cast<double>(first.rss_bytes());
+  memory.rss_last = static_cast<double>(last.rss_bytes());
+  memory.has_allocator_stats = first.has_allocator_stats() && last.has_allocator_stats();
+  memory.in_use_first = static_cast<double>(first.allocator_in_use_bytes());
+  memory.in_use_last = static_cast<double>(last.allocator_in_use_bytes());
+  memory.free_first = static_cast<double>(first.allocator_free_bytes());
+  memory.free_last = static_cast<double>(last.allocator_free_bytes());
+  for (const auto& live : series.live) {
+    if (live.empty()) continue;
+    memory.live_first += live.front();
+    memory.live_last += live.back();
+  }
+  return memory;
+}
+
+}  // namespace
+
+GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options) {
+  GrowthReport report;
+  SiteSeries series =
+      SampleSiteSeries(recording, options.max_points, options.from_seconds, options.to_seconds);
+  report.snapshots = series.seconds.size();
+  if (series.seconds.empty()) return report;
+  report.seconds = series.seconds.back() - series.seconds.front();
+  report.memory = SummarizeMemory(recording, series);
+
+  // The largest sampling interval in force bounds the noise of every estimate.
+  double interval = static_cast<double>(recording.header.sample_bytes());
+  for (size_t index : series.snapshot_index) {
+    interval = std::max(interval,
+                        static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
+  }
+
+  symbolizer::Symbolizer symbolizer(ModulesOf(recording), options.debug_paths);
+  std::map<std::string, Group> groups;
+  for (uint32_t id = 0; id < series.live.size(); ++id) {
+    if (series.live[id].empty()) continue;
+    std::vector<symbolizer::Frame> frames;
+    auto stack = recording.stacks.find(id);
+    if (stack != recording.stacks.end()) {
+      for (uint64_t address : stack->second) {
+        const auto& symbolized = symbolizer.Symbolize(address);
+        frames.insert(frames.end(), symbolized.begin(), symbolized.end());
+      }
+    }
+    if (frames.empty()) frames.push_back(symbolizer::Frame{"[unknown stack]"});
+    size_t site = AllocatingFrame(frames, options.wrappers);
+    Group& group = groups[CallSiteKey(frames[site])];
+    SiteReport& merged = group.report;
+    if (merged.series.empty()) {
+      merged.site = frames[site];
+      merged.series.assign(series.seconds.size(), 0.0);
+    }
+    const std::vector<double>& live = series.live[id];
+    for (size_t i = 0; i < live.size(); ++i) merged.series[i] += live[i];
+    const proto::CallSite& latest = series.latest[id];
+    merged.live_bytes += static_cast<double>(latest.live_bytes());
+    merged.live_objects += static_cast<double>(latest.live_objects());
+    merged.allocated_bytes += static_cast<double>(latest.allocated_bytes());
+    ++merged.stack_count;
+    if (live.back() > group.largest_member_live) {
+      group.largest_member_live = live.back();
+      group.largest_member_frames = std::move(frames);
+      group.largest_member_site = site;
+    }
+  }
+  report.warnings = symbolizer.warnings();
+
+  for (auto& [key, group] : groups) {
+    SiteReport& site = group.report;
+    site.stack.assign(group.largest_member_frames.begin() +
+                          static_cast<long>(group.largest_member_site),
+                      group.largest_member_frames.end());
+    TrendStats trend = ComputeTrend(series.seconds, site.series);
+    site.growth_bytes_per_sec = trend.slope;
+    double peak = *std::max_element(site.series.begin(), site.series.end());
+    double noise = std::sqrt(interval * std::max(peak, 1.0));
+    site.classification = Classify(trend, report.seconds, noise, site.series.size());
+    (site.classification.verdict == Verdict::kGrowing ? report.growing : report.others)
+        .push_back(std::move(site));
+  }
+  std::sort(report.growing.begin(), report.growing.end(), [](const auto& a, const auto& b) {
+    return a.growth_bytes_per_sec * a.classification.confidence >
+           b.growth_bytes_per_sec * b.classification.confidence;
+  });
+  std::sort(report.others.begin(), report.others.end(),
+            [](const auto& a, const auto& b) { return a.live_bytes > b.live_bytes; });
+  return report;
+}
+
+std::string ExplainMemory(const MemorySummary& memory) {
+  double rss = memory.rss_last - memory.rss_first;
+  double live = memory.live_last - memory.live_first;
+  std::string text = fmt::format("RSS {} ({} -> {}); estimated live heap {}", SignedBytes(rss),
+                                 HumanBytes(memory.rss_first), HumanBytes(memory.rss_last),
+                                 SignedBytes(live));
+  if (memory.has_allocator_stats) {
+    double in_use = memory.in_use_last - memory.in_use_first;
+    double retained = memory.free_last - memory.free_first;
+    text += fmt::format("; malloc in use {}, free but retained by malloc {}", SignedBytes(in_use),
+                        SignedBytes(retained));
+  }
+  constexpr double kMeaningful = 1 << 20;
+  if (rss > kMeaningful && live < 0.25 * rss) {
+    text += ". RSS grew but the live heap did not: the growth is ";
+    text += memory.has_allocator_stats && memory.free_last - memory.free_first > 0.25 * rss
+                ? "memory malloc keeps after frees (fragmentation), not a leak at these sites"
+                : "outside the heap (mmap, thread stacks, code) or fragmentation, not a leak "
+                  "at these sites";
+  } else if (rss > kMeaningful) {
+    text += fmt::format(". The live heap explains {:.0f}% of the RSS growth",
+                        100 * std::min(1.0, live / rss));
+  }
+  return text;
+}
+
+}  // namespace heapdrift::cli

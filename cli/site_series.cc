@@ -1,0 +1,66 @@
+#include "site_series.h"
+
+#include <cmath>
+
+namespace heapdrift::cli {
+
+double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snapshot) {
+  return static_cast<double>(static_cast<int64_t>(snapshot.time_ns() -
+                                                  recording.header.start_clock_ns())) /
+         1e9;
+}
+
+SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points, double from_seconds,
+                            double to_seconds) {
+  SiteSeries series;
+  // The snapshot written at exit shows the program's teardown (static
+  // destructors, freed caches), not its behaviour: it is left out when the
+  // recording has enough others.
+  size_t count = recording.snapshots.size();
+  constexpr size_t kEnoughPeriodicSnapshots = 5;
+  if (count > kEnoughPeriodicSnapshots && recording.snapshots.back().final()) --count;
+  std::vector<size_t> in_window;
+  for (size_t i = 0; i < count; ++i) {
+    double t = SecondsSinceStart(recording, recording.snapshots[i]);
+    if (t >= from_seconds && t <= to_seconds) in_window.push_back(i);
+  }
+  if (in_window.empty()) return series;
+  std::vector<size_t> chosen;
+  if (in_window.size() <= max_points || max_points < 2) {
+    chosen = in_window;
+  } else {
+    for (size_t k = 0; k < max_points; ++k) {
+      double position = static_cast<double>(k) * static_cast<double>(in_window.size() - 1) /
+                        static_cast<double>(max_points - 1);
+      chosen.push_back(in_window[static_cast<size_t>(std::lround(position))]);
+    }
+  }
+  std::vector<bool> seen;
+  size_t next = 0;
+  for (size_t i = 0; i <= chosen.back(); ++i) {
+    for (const proto::CallSite& site : recording.snapshots[i].sites()) {
+      uint32_t id = site.stack_id();
+      if (id >= series.latest.size()) {
+        series.latest.resize(id + 1);
+        series.live.resize(id + 1);
+        seen.resize(id + 1, false);
+      }
+      series.latest[id] = site;
+      if (!seen[id]) {
+        seen[id] = true;
+        series.live[id].reserve(chosen.size());
+        series.live[id].assign(series.seconds.size(), 0.0);  // not yet allocated: zero
+      }
+    }
+    if (i != chosen[next]) continue;
+    series.seconds.push_back(SecondsSinceStart(recording, recording.snapshots[i]));
+    series.snapshot_index.push_back(i);
+    for (size_t id = 0; id < series.live.size(); ++id) {
+      if (seen[id]) series.live[id].push_back(static_cast<double>(series.latest[id].live_bytes()));
+    }
+    ++next;
+  }
+  return series;
+}
+
+}  // namespace heapdrift::cli

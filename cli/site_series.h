@@ -1,0 +1,28 @@
+// Each call site's live bytes over time, sampled at up to N evenly spaced
+// snapshots (trend statistics cost O(N^2) per site, so thousands of
+// snapshots are thinned to N, keeping the first and the last).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "recording.h"
+
+namespace heapdrift::cli {
+
+struct SiteSeries {
+  std::vector<double> seconds;             // time of each sampled snapshot since start
+  std::vector<size_t> snapshot_index;      // which snapshots were sampled
+  std::vector<std::vector<double>> live;   // [stack id][point]; empty if never seen
+  std::vector<proto::CallSite> latest;     // [stack id] values at the last sampled snapshot
+};
+
+// Samples snapshots whose time lies in [from_seconds, to_seconds]. The final
+// (exit) snapshot is left out when more than five others exist: it shows the
+// program's teardown, not its behaviour.
+SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points,
+                            double from_seconds = -1e300, double to_seconds = 1e300);
+
+double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snapshot);
+
+}  // namespace heapdrift::cli
