@@ -14,7 +14,9 @@
 namespace heapdrift::cli {
 namespace {
 
-std::vector<symbolizer::ModuleSpec> ModulesOf(const Recording& recording) {
+}  // namespace
+
+std::vector<symbolizer::ModuleSpec> SymbolizerModules(const Recording& recording) {
   std::map<std::pair<std::string, uint64_t>, symbolizer::ModuleSpec> modules;
   for (const proto::Mapping& mapping : recording.mappings) {
     auto [it, inserted] = modules.try_emplace({mapping.path(), mapping.load_bias()});
@@ -30,6 +32,8 @@ std::vector<symbolizer::ModuleSpec> ModulesOf(const Recording& recording) {
   for (auto& [key, spec] : modules) specs.push_back(std::move(spec));
   return specs;
 }
+
+namespace {
 
 struct Group {
   SiteReport report;
@@ -77,7 +81,7 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
                         static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
   }
 
-  symbolizer::Symbolizer symbolizer(ModulesOf(recording), options.debug_paths);
+  symbolizer::Symbolizer symbolizer(SymbolizerModules(recording), options.debug_paths);
   std::map<std::string, Group> groups;
   for (uint32_t id = 0; id < series.live.size(); ++id) {
     if (series.live[id].empty()) continue;
