@@ -1,0 +1,93 @@
+// `heapdrift report` on the incident, end to end: the session leak ranks
+// first with its file:line, the plateau cache and the churn buffers are not
+// reported as growing, and the growth rate is within 25 % of the truth.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "paths.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+class SessionLeakReport : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ProcessResult run = RunProcess({kCliPath, "run", "-o", dir_->File("leak.rec"), "--",
+                                    std::string(kExamplesDir) + "/session_leak",
+                                    "--duration-sec", "20"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    size_t at = run.err.find("true leak rate ");
+    ASSERT_NE(at, std::string::npos) << run.err;
+    true_rate_ = std::stod(run.err.substr(at + 15));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static TempDir* dir_;
+  static double true_rate_;
+};
+TempDir* SessionLeakReport::dir_ = nullptr;
+double SessionLeakReport::true_rate_ = 0;
+
+TEST_F(SessionLeakReport, TheLeakRanksFirstAtItsTrueRate) {
+  ProcessResult report = RunProcess({kCliPath, "report", dir_->File("leak.rec"), "--json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  nlohmann::json json = nlohmann::json::parse(report.out);
+  ASSERT_FALSE(json["suspects"].empty()) << report.out;
+  const nlohmann::json& first = json["suspects"][0];
+  EXPECT_EQ(first["rank"], 1);
+  EXPECT_NE(first["function"].get<std::string>().find("SessionStore::CreateSession"),
+            std::string::npos);
+  EXPECT_NE(first["file"].get<std::string>().find("session_store.cc"), std::string::npos);
+  EXPECT_GT(first["line"].get<int>(), 0);
+  EXPECT_GT(first["confidence"].get<double>(), 0.95);
+  EXPECT_GT(first["live_bytes"].get<int64_t>(), 0);
+  double rate = first["growth_bytes_per_sec"].get<double>();
+  EXPECT_LT(std::fabs(rate - true_rate_) / true_rate_, 0.25)
+      << "estimated " << rate << " B/s, true " << true_rate_ << " B/s";
+  ASSERT_FALSE(first["stack"].empty());
+  EXPECT_EQ(first["stack"][0]["function"], first["function"]);
+  // Only the leak grows: nothing from the cache or the request buffers.
+  for (const auto& suspect : json["suspects"]) {
+    std::string function = suspect["function"];
+    EXPECT_EQ(function.find("RenderPage"), std::string::npos) << report.out;
+    EXPECT_EQ(function.find("PageSize"), std::string::npos) << report.out;
+    EXPECT_EQ(function.find("ReadRequestBody"), std::string::npos) << report.out;
+  }
+}
+
+TEST_F(SessionLeakReport, TheTextReportNamesTheSiteAndReconcilesMemory) {
+  ProcessResult report = RunProcess({kCliPath, "report", dir_->File("leak.rec"), "--top", "3"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("memory: RSS"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("malloc in use"), std::string::npos);
+  size_t growing = report.out.find("growing call sites");
+  ASSERT_NE(growing, std::string::npos) << report.out;
+  size_t first_rank = report.out.find("   1 ", growing);
+  ASSERT_NE(first_rank, std::string::npos);
+  std::string first_line = report.out.substr(first_rank, report.out.find('\n', first_rank) - first_rank);
+  EXPECT_NE(first_line.find("CreateSession"), std::string::npos) << first_line;
+  EXPECT_NE(first_line.find("session_store.cc:"), std::string::npos) << first_line;
+  // The cache is listed among the sites that do not grow.
+  size_t not_growing = report.out.find("not growing");
+  ASSERT_NE(not_growing, std::string::npos);
+  EXPECT_NE(report.out.find("RenderPage", not_growing), std::string::npos) << report.out;
+}
+
+TEST(Report, TheFixedServerHasNoSuspects) {
+  TempDir dir;
+  ProcessResult run = RunProcess({kCliPath, "run", "-o", dir.File("fixed.rec"), "--",
+                                  std::string(kExamplesDir) + "/session_leak", "--fixed",
+                                  "--duration-sec", "8"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ProcessResult report = RunProcess({kCliPath, "report", dir.File("fixed.rec"), "--json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(nlohmann::json::parse(report.out)["suspects"].empty()) << report.out;
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
