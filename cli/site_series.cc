@@ -63,4 +63,18 @@ SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points, doubl
   return series;
 }
 
+SitesAt StateAt(const Recording& recording, double at_seconds) {
+  SitesAt state;
+  for (const proto::Snapshot& snapshot : recording.snapshots) {
+    double t = SecondsSinceStart(recording, snapshot);
+    if (t > at_seconds) break;
+    state.seconds = t;
+    for (const proto::CallSite& site : snapshot.sites()) {
+      if (site.stack_id() >= state.sites.size()) state.sites.resize(site.stack_id() + 1);
+      state.sites[site.stack_id()] = site;
+    }
+  }
+  return state;
+}
+
 }  // namespace heapdrift::cli

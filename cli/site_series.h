@@ -25,4 +25,13 @@ SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points,
 
 double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snapshot);
 
+// Every call site's values as of the last snapshot at or before `at_seconds`
+// (the whole recording by default), indexed by stack id; also the time of
+// that snapshot.
+struct SitesAt {
+  std::vector<proto::CallSite> sites;  // stack ids never seen: all zero
+  double seconds = 0;
+};
+SitesAt StateAt(const Recording& recording, double at_seconds = 1e300);
+
 }  // namespace heapdrift::cli

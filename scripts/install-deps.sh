@@ -6,6 +6,7 @@ packages=(
   libunwind-dev libfmt-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libbenchmark-dev libdw-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libjemalloc2   # tests: the agent over another malloc
+  golang-go      # tests: `go tool pprof` reads our pprof export
 )
 missing=()
 for package in "${packages[@]}"; do
