@@ -22,31 +22,6 @@ struct Settings {
   std::string debug_paths;
 };
 
-// "f(int, std::vector<...> const&)" -> "f(...)": parameter lists of C++
-// functions are long, and the file:line already says which overload.
-std::string ShortFunction(const std::string& function) {
-  constexpr std::string_view kAnonymous = "(anonymous namespace)";
-  size_t name_start = function.compare(0, kAnonymous.size(), kAnonymous) == 0 ? kAnonymous.size() : 0;
-  size_t open = function.find('(', name_start);
-  if (open == std::string::npos || function.find("operator", name_start) == name_start) {
-    return function;
-  }
-  return function.substr(0, open) + (function.compare(open, 2, "()") == 0 ? "()" : "(...)");
-}
-
-std::string StackTitle(const symbolizer::Frame& frame) {
-  std::string location = frame.Location();
-  if (frame.function.empty()) return frame.ModuleOffset();
-  std::string function = ShortFunction(frame.function);
-  // File names are long: keep the last two path components.
-  size_t slash = location.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
-    size_t previous = location.rfind('/', slash - 1);
-    if (previous != std::string::npos) location = location.substr(previous + 1);
-  }
-  return location.empty() ? function : function + " (" + location + ")";
-}
-
 void PrintText(const Recording& recording, const GrowthReport& report, const Settings& settings) {
   std::string command;
   for (const std::string& argument : recording.header.command_line()) command += argument + " ";
@@ -66,11 +41,11 @@ void PrintText(const Recording& recording, const GrowthReport& report, const Set
       fmt::print("{:>4}  {:>10}/s  {:>10}  {:>9.1f}%  {}  {}\n", i + 1,
                  HumanBytes(site.growth_bytes_per_sec), HumanBytes(site.live_bytes),
                  100 * site.classification.confidence, Sparkline(site.series, 12),
-                 StackTitle(site.site));
-      size_t shown = 0;
-      for (const symbolizer::Frame& frame : site.stack) {
-        if (shown++ == 6) break;
-        fmt::print("{:>50}{}{}\n", "", frame.inlined ? "(inlined) " : "", StackTitle(frame));
+                 FrameTitle(site.site));
+      // The callers, under the call site itself.
+      for (size_t frame = 1; frame < site.stack.size() && frame <= 6; ++frame) {
+        fmt::print("{:>50}{}{}\n", "", site.stack[frame].inlined ? "(inlined) " : "",
+                   FrameTitle(site.stack[frame]));
       }
     }
   }
@@ -80,7 +55,7 @@ void PrintText(const Recording& recording, const GrowthReport& report, const Set
       const SiteReport& site = report.others[i];
       fmt::print("  {:>10} live, {:>10} allocated, {:<9} {}  {}\n", HumanBytes(site.live_bytes),
                  HumanBytes(site.allocated_bytes), VerdictName(site.classification.verdict),
-                 Sparkline(site.series, 12), StackTitle(site.site));
+                 Sparkline(site.series, 12), FrameTitle(site.site));
     }
   }
 }

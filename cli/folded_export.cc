@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "growth_report.h"
+#include "call_site_resolver.h"
 #include "site_series.h"
 #include "symbolizer.h"
 

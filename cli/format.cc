@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 namespace heapdrift::cli {
 
@@ -21,6 +22,31 @@ std::string HumanBytes(double bytes) {
 
 std::string SignedBytes(double bytes) {
   return (bytes >= 0 ? "+" : "-") + HumanBytes(std::fabs(bytes));
+}
+
+// "f(int, std::vector<...> const&)" -> "f(...)": parameter lists of C++
+// functions are long, and the file:line already says which overload.
+std::string ShortFunction(const std::string& function) {
+  constexpr std::string_view kAnonymous = "(anonymous namespace)";
+  size_t name_start = function.compare(0, kAnonymous.size(), kAnonymous) == 0 ? kAnonymous.size() : 0;
+  size_t open = function.find('(', name_start);
+  if (open == std::string::npos || function.find("operator", name_start) == name_start) {
+    return function;
+  }
+  return function.substr(0, open) + (function.compare(open, 2, "()") == 0 ? "()" : "(...)");
+}
+
+std::string FrameTitle(const symbolizer::Frame& frame) {
+  std::string location = frame.Location();
+  if (frame.function.empty()) return frame.ModuleOffset();
+  std::string function = ShortFunction(frame.function);
+  // File names are long: keep the last two path components.
+  size_t slash = location.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    size_t previous = location.rfind('/', slash - 1);
+    if (previous != std::string::npos) location = location.substr(previous + 1);
+  }
+  return location.empty() ? function : function + " (" + location + ")";
 }
 
 std::string Sparkline(const std::vector<double>& values, size_t width) {

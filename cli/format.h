@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "frame.h"
 #include "recording.h"
 
 namespace heapdrift::cli {
@@ -13,6 +14,10 @@ namespace heapdrift::cli {
 std::string HumanBytes(double bytes);
 // "+12.3 MiB", "-512 B".
 std::string SignedBytes(double bytes);
+
+// "f(...) (dir/file.cc:12)": a frame for a human, parameter lists elided and
+// the file cut to its last two path components.
+std::string FrameTitle(const symbolizer::Frame& frame);
 
 // A line of block characters drawing `values` in `width` columns.
 std::string Sparkline(const std::vector<double>& values, size_t width);

@@ -6,41 +6,17 @@
 #include <cmath>
 #include <map>
 
-#include "call_site.h"
+#include "call_site_resolver.h"
 #include "format.h"
 #include "site_series.h"
-#include "symbolizer.h"
 
 namespace heapdrift::cli {
 namespace {
 
-}  // namespace
-
-std::vector<symbolizer::ModuleSpec> SymbolizerModules(const Recording& recording) {
-  std::map<std::pair<std::string, uint64_t>, symbolizer::ModuleSpec> modules;
-  for (const proto::Mapping& mapping : recording.mappings) {
-    auto [it, inserted] = modules.try_emplace({mapping.path(), mapping.load_bias()});
-    symbolizer::ModuleSpec& spec = it->second;
-    if (inserted) {
-      spec = {mapping.path(), mapping.start(), mapping.limit(), mapping.load_bias(),
-              mapping.build_id()};
-    }
-    spec.start = std::min(spec.start, mapping.start());
-    spec.limit = std::max(spec.limit, mapping.limit());
-  }
-  std::vector<symbolizer::ModuleSpec> specs;
-  for (auto& [key, spec] : modules) specs.push_back(std::move(spec));
-  return specs;
-}
-
-namespace {
-
 struct Group {
   SiteReport report;
-  std::vector<uint32_t> stack_ids;
   double largest_member_live = -1;
-  std::vector<symbolizer::Frame> largest_member_frames;
-  size_t largest_member_site = 0;
+  const ResolvedStack* largest_member = nullptr;
 };
 
 MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& series) {
@@ -81,24 +57,15 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
                         static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
   }
 
-  symbolizer::Symbolizer symbolizer(SymbolizerModules(recording), options.debug_paths);
+  CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   std::map<std::string, Group> groups;
   for (uint32_t id = 0; id < series.live.size(); ++id) {
     if (series.live[id].empty()) continue;
-    std::vector<symbolizer::Frame> frames;
-    auto stack = recording.stacks.find(id);
-    if (stack != recording.stacks.end()) {
-      for (uint64_t address : stack->second) {
-        const auto& symbolized = symbolizer.Symbolize(address);
-        frames.insert(frames.end(), symbolized.begin(), symbolized.end());
-      }
-    }
-    if (frames.empty()) frames.push_back(symbolizer::Frame{"[unknown stack]"});
-    size_t site = AllocatingFrame(frames, options.wrappers);
-    Group& group = groups[CallSiteKey(frames[site])];
+    const ResolvedStack& resolved = resolver.Resolve(id);
+    Group& group = groups[resolved.site_key];
     SiteReport& merged = group.report;
     if (merged.series.empty()) {
-      merged.site = frames[site];
+      merged.site = resolved.site();
       merged.series.assign(series.seconds.size(), 0.0);
     }
     const std::vector<double>& live = series.live[id];
@@ -110,17 +77,16 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
     ++merged.stack_count;
     if (live.back() > group.largest_member_live) {
       group.largest_member_live = live.back();
-      group.largest_member_frames = std::move(frames);
-      group.largest_member_site = site;
+      group.largest_member = &resolved;
     }
   }
-  report.warnings = symbolizer.warnings();
+  report.warnings = resolver.warnings();
 
   for (auto& [key, group] : groups) {
     SiteReport& site = group.report;
-    site.stack.assign(group.largest_member_frames.begin() +
-                          static_cast<long>(group.largest_member_site),
-                      group.largest_member_frames.end());
+    const ResolvedStack& largest = *group.largest_member;
+    site.stack.assign(largest.frames.begin() + static_cast<long>(largest.site_index),
+                      largest.frames.end());
     TrendStats trend = ComputeTrend(series.seconds, site.series);
     site.growth_bytes_per_sec = trend.slope;
     double peak = *std::max_element(site.series.begin(), site.series.end());

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "frame.h"
-#include "symbolizer.h"
 #include "recording.h"
 #include "trend.h"
 
@@ -53,8 +52,6 @@ struct GrowthReport {
 
 GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options);
 
-// The modules a recording's mappings describe, one per loaded object.
-std::vector<symbolizer::ModuleSpec> SymbolizerModules(const Recording& recording);
 
 // One sentence explaining how RSS, malloc's in-use bytes and the estimated
 // live heap changed together (e.g. "RSS grew but the heap did not").

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   heapdrift::cli::AddRunCommand(app, &exit_code);
   heapdrift::cli::AddInspectCommand(app, &exit_code);
   heapdrift::cli::AddReportCommand(app, &exit_code);
+  heapdrift::cli::AddDiffCommand(app, &exit_code);
   heapdrift::cli::AddExportCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

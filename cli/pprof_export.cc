@@ -6,7 +6,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "growth_report.h"
+#include "call_site_resolver.h"
 #include "site_series.h"
 #include "symbolizer.h"
 

@@ -4,6 +4,27 @@
 
 namespace heapdrift::cli {
 
+namespace {
+
+// The snapshot written at exit shows the program's teardown (static
+// destructors, freed caches), not its behaviour: it is left out when the
+// recording has enough others.
+size_t AnalysedSnapshotCount(const Recording& recording) {
+  size_t count = recording.snapshots.size();
+  constexpr size_t kEnoughPeriodicSnapshots = 5;
+  if (count > kEnoughPeriodicSnapshots && recording.snapshots.back().final()) --count;
+  return count;
+}
+
+}  // namespace
+
+std::pair<double, double> AnalysedSpan(const Recording& recording) {
+  size_t count = AnalysedSnapshotCount(recording);
+  if (count == 0) return {0, 0};
+  return {SecondsSinceStart(recording, recording.snapshots.front()),
+          SecondsSinceStart(recording, recording.snapshots[count - 1])};
+}
+
 double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snapshot) {
   return static_cast<double>(static_cast<int64_t>(snapshot.time_ns() -
                                                   recording.header.start_clock_ns())) /
@@ -13,12 +34,7 @@ double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snap
 SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points, double from_seconds,
                             double to_seconds) {
   SiteSeries series;
-  // The snapshot written at exit shows the program's teardown (static
-  // destructors, freed caches), not its behaviour: it is left out when the
-  // recording has enough others.
-  size_t count = recording.snapshots.size();
-  constexpr size_t kEnoughPeriodicSnapshots = 5;
-  if (count > kEnoughPeriodicSnapshots && recording.snapshots.back().final()) --count;
+  size_t count = AnalysedSnapshotCount(recording);
   std::vector<size_t> in_window;
   for (size_t i = 0; i < count; ++i) {
     double t = SecondsSinceStart(recording, recording.snapshots[i]);

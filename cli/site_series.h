@@ -25,6 +25,10 @@ SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points,
 
 double SecondsSinceStart(const Recording& recording, const proto::Snapshot& snapshot);
 
+// Seconds of the first and of the last snapshot a report analyses (the exit
+// snapshot left out as SampleSiteSeries does).
+std::pair<double, double> AnalysedSpan(const Recording& recording);
+
 // Every call site's values as of the last snapshot at or before `at_seconds`
 // (the whole recording by default), indexed by stack id; also the time of
 // that snapshot.

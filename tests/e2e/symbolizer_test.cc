@@ -10,7 +10,7 @@
 
 #include <filesystem>
 
-#include "growth_report.h"
+#include "call_site_resolver.h"
 #include "paths.h"
 #include "recording_queries.h"
 #include "subprocess.h"
