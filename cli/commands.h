@@ -11,5 +11,6 @@ void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddReportCommand(CLI::App& app, int* exit_code);
 void AddExportCommand(CLI::App& app, int* exit_code);
 void AddDiffCommand(CLI::App& app, int* exit_code);
+void AddRecordCommand(CLI::App& app, int* exit_code);
 
 }  // namespace heapdrift::cli

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   heapdrift::cli::AddRunCommand(app, &exit_code);
+  heapdrift::cli::AddRecordCommand(app, &exit_code);
   heapdrift::cli::AddInspectCommand(app, &exit_code);
   heapdrift::cli::AddReportCommand(app, &exit_code);
   heapdrift::cli::AddDiffCommand(app, &exit_code);

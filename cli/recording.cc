@@ -23,14 +23,10 @@ class RecordCursor {
   Next Read(const char** record, size_t* size) {
     if (offset_ == data_.size()) return Next::kEnd;
     uint64_t length = 0;
-    for (int shift = 0;; shift += 7) {
-      if (offset_ == data_.size()) return Next::kTruncated;
-      if (shift > 63) return Next::kTooLarge;
-      auto byte = static_cast<uint8_t>(data_[offset_++]);
-      length |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) break;
-    }
-    if (length > kMaxRecordBytes) return Next::kTooLarge;
+    int prefix = ParseRecordPrefix(data_.data() + offset_, data_.size() - offset_, &length);
+    if (prefix == 0) return Next::kTruncated;
+    if (prefix < 0) return Next::kTooLarge;
+    offset_ += static_cast<size_t>(prefix);
     if (length > data_.size() - offset_) return Next::kTruncated;
     *record = data_.data() + offset_;
     *size = length;
@@ -66,6 +62,31 @@ bool ReadWholeFile(const std::string& path, std::string* data, std::string* erro
 }
 
 }  // namespace
+
+int ParseRecordPrefix(const char* data, size_t size, uint64_t* length) {
+  *length = 0;
+  for (size_t i = 0; i < 10; ++i) {
+    if (i == size) return 0;
+    auto byte = static_cast<uint8_t>(data[i]);
+    *length |= uint64_t{byte & 0x7fu} << (7 * i);
+    if ((byte & 0x80) == 0) return *length > kMaxRecordBytes ? -1 : static_cast<int>(i + 1);
+  }
+  return -1;
+}
+
+bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot) {
+  if (snapshot.sequence() != recording->snapshots.size()) return false;
+  for (auto& stack : *snapshot.mutable_stacks()) {
+    recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());
+  }
+  for (auto& mapping : *snapshot.mutable_mappings()) {
+    recording->mappings.push_back(std::move(mapping));
+  }
+  snapshot.clear_stacks();
+  snapshot.clear_mappings();
+  recording->snapshots.push_back(std::move(snapshot));
+  return true;
+}
 
 const proto::Mapping* Recording::MappingFor(uint64_t address) const {
   for (auto it = mappings.rbegin(); it != mappings.rend(); ++it) {
@@ -118,7 +139,7 @@ ReadResult ReadRecording(const std::string& path, Recording* recording) {
     }
     proto::Snapshot snapshot;
     if (next == Next::kTooLarge || !snapshot.ParseFromArray(record, static_cast<int>(size)) ||
-        snapshot.sequence() != recording->snapshots.size()) {
+        !AppendSnapshot(recording, std::move(snapshot))) {
       if (recording->snapshots.empty()) {
         result.status = ReadStatus::kCorrupt;
         result.message = path + " is corrupt: its first snapshot cannot be read";
@@ -130,15 +151,6 @@ ReadResult ReadRecording(const std::string& path, Recording* recording) {
                                 "; using what was recorded up to there");
       break;
     }
-    for (auto& stack : *snapshot.mutable_stacks()) {
-      recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());
-    }
-    for (auto& mapping : *snapshot.mutable_mappings()) {
-      recording->mappings.push_back(std::move(mapping));
-    }
-    snapshot.clear_stacks();
-    snapshot.clear_mappings();
-    recording->snapshots.push_back(std::move(snapshot));
   }
   if (!recording->truncated &&
       (recording->snapshots.empty() || !recording->snapshots.back().final())) {

@@ -47,6 +47,16 @@ struct ReadResult {
 // warning. A corrupt record after valid ones also keeps what came before.
 ReadResult ReadRecording(const std::string& path, Recording* recording);
 
+// Folds one snapshot into `recording`: stacks and mappings move to the
+// recording's maps. False if it does not follow the previous one in sequence.
+bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot);
+
+// Framing of the recording stream: the length of the record that starts at
+// `data` (a varint byte count, then that many bytes). Returns the bytes the
+// prefix took and sets *length, or 0 if `size` bytes do not hold the whole
+// prefix yet; -1 if the prefix is malformed or absurd.
+int ParseRecordPrefix(const char* data, size_t size, uint64_t* length);
+
 // Exit codes shared by every command (documented in README.md).
 enum ExitCode : int {
   kExitOk = 0,

@@ -1,0 +1,96 @@
+// heapdrift record: receives the snapshots an agent streams to a Unix socket.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "commands.h"
+#include "format.h"
+#include "growth_report.h"
+#include "stream_receiver.h"
+
+namespace heapdrift::cli {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+void PrintLive(const Recording& recording, size_t top) {
+  if (recording.snapshots.empty()) return;
+  GrowthReport report = BuildGrowthReport(recording, ReportOptions{});
+  fmt::print("[{:6.1f} s] ", report.seconds);
+  if (report.growing.empty()) {
+    fmt::print("no call site grows steadily yet ({} snapshots)\n", report.snapshots);
+  } else {
+    fmt::print("growing:\n");
+    for (size_t i = 0; i < report.growing.size() && i < top; ++i) {
+      const SiteReport& site = report.growing[i];
+      fmt::print("  {}. {:>10}/s  {:>10} live  {:5.1f}%  {}\n", i + 1,
+                 HumanBytes(site.growth_bytes_per_sec), HumanBytes(site.live_bytes),
+                 100 * site.classification.confidence, FrameTitle(site.site));
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void AddRecordCommand(CLI::App& app, int* exit_code) {
+  struct Settings {
+    std::string listen, output;
+    bool live = false;
+    double live_interval = 5;
+    size_t top = 5;
+  };
+  auto settings = std::make_shared<Settings>();
+  CLI::App* command =
+      app.add_subcommand("record", "Receive the recording an agent streams to a Unix socket");
+  command->footer(
+      "Examples:\n"
+      "  heapdrift record --listen unix:/tmp/hd.sock -o server.rec --live &\n"
+      "  HEAPDRIFT_OUTPUT=unix:/tmp/hd.sock LD_PRELOAD=/path/libheapdrift.so ./server\n"
+      "The socket is created owner-only. It stops when the agent's process ends or on\n"
+      "Ctrl-C / SIGTERM; the recording holds every complete snapshot received.");
+  command->add_option("--listen", settings->listen, "unix:/path.sock")->required();
+  command->add_option("-o,--output", settings->output, "Recording to write")->required();
+  command->add_flag("--live", settings->live, "Print the top growing call sites as they form");
+  command->add_option("--live-interval", settings->live_interval, "Seconds between --live updates")
+      ->check(CLI::Range(0.5, 3600.0));
+  command->add_option("--top", settings->top, "How many sites --live shows")
+      ->check(CLI::PositiveNumber);
+  command->callback([settings, exit_code] {
+    if (settings->listen.rfind("unix:", 0) != 0 || settings->listen.size() == 5) {
+      std::fprintf(stderr, "heapdrift: --listen takes unix:/path.sock, not '%s'\n",
+                   settings->listen.c_str());
+      *exit_code = kExitUsage;
+      return;
+    }
+    StreamReceiver receiver;
+    std::string error;
+    if (!receiver.Listen(settings->listen.substr(5), settings->output, &error)) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = 1;
+      return;
+    }
+    struct sigaction stop {};
+    stop.sa_handler = OnStopSignal;  // no SA_RESTART: poll returns at once
+    sigemptyset(&stop.sa_mask);
+    sigaction(SIGINT, &stop, nullptr);
+    sigaction(SIGTERM, &stop, nullptr);
+    std::fprintf(stderr, "heapdrift: listening on %s\n", settings->listen.c_str());
+    size_t top = settings->top;
+    bool ok = receiver.Run([] { return g_stop != 0; },
+                           settings->live ? std::function<void(const Recording&)>(
+                                                [top](const Recording& r) { PrintLive(r, top); })
+                                          : nullptr,
+                           static_cast<int>(settings->live_interval * 1000), &error);
+    if (!ok) std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+    for (const std::string& path : receiver.outputs()) {
+      std::fprintf(stderr, "heapdrift: wrote %s\n", path.c_str());
+    }
+    *exit_code = ok ? kExitOk : 1;
+  });
+}
+
+}  // namespace heapdrift::cli

@@ -1,0 +1,200 @@
+#include "stream_receiver.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace heapdrift::cli {
+namespace {
+
+uint64_t NowMs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t written = write(fd, data, size);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return false;
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct StreamReceiver::Connection {
+  int socket = -1;
+  int file = -1;
+  std::string path;
+  std::string pending;  // bytes of a record not yet complete
+  Recording recording;  // parsed as it arrives (for --live)
+  bool header_seen = false;
+  bool broken = false;  // sent something that is not a recording: ignored from then on
+};
+
+StreamReceiver::StreamReceiver() = default;
+
+StreamReceiver::~StreamReceiver() {
+  for (auto& connection : connections_) {
+    if (connection->socket >= 0) close(connection->socket);
+    if (connection->file >= 0) close(connection->file);
+  }
+  if (listener_ >= 0) {
+    close(listener_);
+    unlink(socket_path_.c_str());
+  }
+}
+
+bool StreamReceiver::Listen(const std::string& socket_path, const std::string& output_path,
+                            std::string* error) {
+  socket_path_ = socket_path;
+  output_path_ = output_path;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(address.sun_path)) {
+    *error = "socket path too long: " + socket_path;
+    return false;
+  }
+  std::strcpy(address.sun_path, socket_path.c_str());
+  listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // A socket file left by a receiver that died can be replaced; one that
+  // someone still listens on cannot.
+  struct stat existing {};
+  if (lstat(socket_path.c_str(), &existing) == 0) {
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool alive = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    close(probe);
+    if (!S_ISSOCK(existing.st_mode) || alive) {
+      *error = socket_path + (alive ? " is in use by another receiver" : " exists and is not a socket");
+      return false;
+    }
+    unlink(socket_path.c_str());
+  }
+  mode_t previous = umask(077);  // the socket is created owner-only
+  bool bound = bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  umask(previous);
+  if (!bound || listen(listener_, 16) != 0) {
+    *error = "cannot listen on " + socket_path + ": " + std::strerror(errno);
+    close(listener_);
+    listener_ = -1;
+    return false;
+  }
+  chmod(socket_path.c_str(), 0600);
+  return true;
+}
+
+bool StreamReceiver::Accept(std::string* error) {
+  int socket = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (socket < 0) {
+    if (errno == EINTR || errno == EAGAIN) return true;
+    *error = std::string("accept: ") + std::strerror(errno);
+    return false;
+  }
+  auto connection = std::make_unique<Connection>();
+  connection->socket = socket;
+  connections_.push_back(std::move(connection));
+  anyone_connected_ = true;
+  return true;
+}
+
+// Moves every complete record of `connection.pending` to its file.
+bool StreamReceiver::Consume(Connection& connection, std::string* error) {
+  size_t offset = 0;
+  while (!connection.broken) {
+    uint64_t length = 0;
+    const char* start = connection.pending.data() + offset;
+    size_t available = connection.pending.size() - offset;
+    int prefix = ParseRecordPrefix(start, available, &length);
+    if (prefix == 0 || (prefix > 0 && length > available - static_cast<size_t>(prefix))) break;
+    const char* payload = start + (prefix > 0 ? prefix : 0);
+    if (!connection.header_seen) {
+      if (prefix < 0 ||
+          !connection.recording.header.ParseFromArray(payload, static_cast<int>(length)) ||
+          connection.recording.header.magic() != "heapdrift-recording") {
+        connection.broken = true;  // not an agent: drop it
+        break;
+      }
+      connection.header_seen = true;
+      connection.path = outputs_.empty() ? output_path_
+                                         : output_path_ + "." +
+                                               std::to_string(connection.recording.header.pid());
+      connection.file = open(connection.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (connection.file < 0) {
+        *error = "cannot write " + connection.path + ": " + std::strerror(errno);
+        return false;
+      }
+      outputs_.push_back(connection.path);
+    } else if (prefix < 0) {
+      connection.broken = true;
+      break;
+    } else {
+      proto::Snapshot snapshot;
+      if (snapshot.ParseFromArray(payload, static_cast<int>(length))) {
+        AppendSnapshot(&connection.recording, std::move(snapshot));
+      }
+    }
+    size_t record = static_cast<size_t>(prefix) + length;
+    if (!WriteAll(connection.file, start, record)) {
+      *error = "cannot write " + connection.path + ": " + std::strerror(errno);
+      return false;
+    }
+    offset += record;
+  }
+  connection.pending.erase(0, offset);
+  return true;
+}
+
+bool StreamReceiver::Run(const std::function<bool()>& should_stop,
+                         const std::function<void(const Recording&)>& on_progress,
+                         int progress_ms, std::string* error) {
+  uint64_t next_progress = NowMs() + static_cast<uint64_t>(progress_ms);
+  while (!should_stop()) {
+    std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
+    for (auto& connection : connections_) fds.push_back({connection->socket, POLLIN, 0});
+    int ready = poll(fds.data(), fds.size(), 200);
+    if (ready < 0 && errno != EINTR) {
+      *error = std::string("poll: ") + std::strerror(errno);
+      return false;
+    }
+    for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      Connection& connection = *connections_[i - 1];
+      char buffer[1 << 16];
+      ssize_t got = read(connection.socket, buffer, sizeof(buffer));
+      if (got > 0) {
+        connection.pending.append(buffer, static_cast<size_t>(got));
+        if (!Consume(connection, error)) return false;
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(connection.socket);
+        connection.socket = -1;
+      }
+    }
+    std::erase_if(connections_, [](const auto& connection) {
+      if (connection->socket >= 0) return false;
+      if (connection->file >= 0) close(connection->file);
+      return true;
+    });
+    if (ready > 0 && (fds[0].revents & POLLIN) != 0 && !Accept(error)) return false;
+    if (on_progress && NowMs() >= next_progress) {
+      next_progress = NowMs() + static_cast<uint64_t>(progress_ms);
+      if (!connections_.empty() && connections_.front()->header_seen) {
+        on_progress(connections_.front()->recording);
+      }
+    }
+    if (anyone_connected_ && connections_.empty()) break;
+  }
+  return true;
+}
+
+}  // namespace heapdrift::cli
