@@ -41,8 +41,8 @@ std::string BuildFoldedStacks(const Recording& recording, FoldedValue value, dou
   SitesAt state = StateAt(recording, at_seconds);
   symbolizer::Symbolizer symbolizer(SymbolizerModules(recording), debug_paths);
   std::map<std::string, int64_t> folded;  // identical symbolized stacks merge
-  for (uint32_t id = 0; id < state.sites.size(); ++id) {
-    int64_t amount = ValueOf(state.sites[id], value);
+  for (const auto& [id, site] : state.sites) {
+    int64_t amount = ValueOf(site, value);
     auto stack = recording.stacks.find(id);
     if (amount <= 0 || stack == recording.stacks.end()) continue;
     std::vector<std::string> names;

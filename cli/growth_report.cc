@@ -32,7 +32,6 @@ MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& seri
   memory.free_first = static_cast<double>(first.allocator_free_bytes());
   memory.free_last = static_cast<double>(last.allocator_free_bytes());
   for (const auto& live : series.live) {
-    if (live.empty()) continue;
     memory.live_first += live.front();
     memory.live_last += live.back();
   }
@@ -59,18 +58,17 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
 
   CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   std::map<std::string, Group> groups;
-  for (uint32_t id = 0; id < series.live.size(); ++id) {
-    if (series.live[id].empty()) continue;
-    const ResolvedStack& resolved = resolver.Resolve(id);
+  for (size_t entry = 0; entry < series.stack_ids.size(); ++entry) {
+    const ResolvedStack& resolved = resolver.Resolve(series.stack_ids[entry]);
     Group& group = groups[resolved.site_key];
     SiteReport& merged = group.report;
     if (merged.series.empty()) {
       merged.site = resolved.site();
       merged.series.assign(series.seconds.size(), 0.0);
     }
-    const std::vector<double>& live = series.live[id];
+    const std::vector<double>& live = series.live[entry];
     for (size_t i = 0; i < live.size(); ++i) merged.series[i] += live[i];
-    const proto::CallSite& latest = series.latest[id];
+    const proto::CallSite& latest = series.latest[entry];
     merged.live_bytes += static_cast<double>(latest.live_bytes());
     merged.live_objects += static_cast<double>(latest.live_objects());
     merged.allocated_bytes += static_cast<double>(latest.allocated_bytes());

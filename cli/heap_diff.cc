@@ -18,9 +18,9 @@ HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double t
   diff.to_seconds = to.seconds;
   CallSiteResolver resolver(recording, wrappers, debug_paths);
   std::map<std::string, SiteChange> changes;
-  for (uint32_t id = 0; id < to.sites.size(); ++id) {
-    const proto::CallSite& after = to.sites[id];
-    proto::CallSite before = id < from.sites.size() ? from.sites[id] : proto::CallSite();
+  for (const auto& [id, after] : to.sites) {
+    auto found = from.sites.find(id);
+    proto::CallSite before = found != from.sites.end() ? found->second : proto::CallSite();
     if (after.allocated_objects() == before.allocated_objects() &&
         after.live_bytes() == before.live_bytes()) {
       continue;  // untouched in the interval
@@ -35,8 +35,8 @@ HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double t
     change.allocated_bytes_between +=
         static_cast<double>(after.allocated_bytes()) - static_cast<double>(before.allocated_bytes());
   }
-  for (const auto& site : from.sites) diff.live_from += static_cast<double>(site.live_bytes());
-  for (const auto& site : to.sites) diff.live_to += static_cast<double>(site.live_bytes());
+  for (const auto& [id, site] : from.sites) diff.live_from += static_cast<double>(site.live_bytes());
+  for (const auto& [id, site] : to.sites) diff.live_to += static_cast<double>(site.live_bytes());
   for (auto& [key, change] : changes) diff.sites.push_back(std::move(change));
   std::sort(diff.sites.begin(), diff.sites.end(), [](const SiteChange& a, const SiteChange& b) {
     return std::fabs(a.change()) > std::fabs(b.change());

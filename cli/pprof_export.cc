@@ -111,8 +111,7 @@ pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions&
     return it->second;
   };
 
-  for (uint32_t id = 0; id < state.sites.size(); ++id) {
-    const proto::CallSite& site = state.sites[id];
+  for (const auto& [id, site] : state.sites) {
     if (site.allocated_objects() == 0 && site.live_bytes() == 0) continue;
     auto stack = recording.stacks.find(id);
     if (stack == recording.stacks.end()) continue;

@@ -75,7 +75,17 @@ int ParseRecordPrefix(const char* data, size_t size, uint64_t* length) {
 }
 
 bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot) {
+  // Bounds the agent never exceeds (HEAPDRIFT_MAX_STACKS <= 2^24, 64 frames):
+  // anything beyond is corruption, and would make readers allocate for it.
+  constexpr uint32_t kMaxStackId = 1u << 24;
+  constexpr int kMaxFrames = 1024;
   if (snapshot.sequence() != recording->snapshots.size()) return false;
+  for (const auto& site : snapshot.sites()) {
+    if (site.stack_id() >= kMaxStackId) return false;
+  }
+  for (const auto& stack : snapshot.stacks()) {
+    if (stack.id() >= kMaxStackId || stack.frames_size() > kMaxFrames) return false;
+  }
   for (auto& stack : *snapshot.mutable_stacks()) {
     recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());
   }
@@ -101,12 +111,17 @@ double Recording::DurationSeconds() const {
 }
 
 ReadResult ReadRecording(const std::string& path, Recording* recording) {
-  ReadResult result;
   std::string data;
+  ReadResult result;
   if (!ReadWholeFile(path, &data, &result.message)) {
     result.status = ReadStatus::kCannotOpen;
     return result;
   }
+  return ParseRecording(data, path, recording);
+}
+
+ReadResult ParseRecording(const std::string& data, const std::string& path, Recording* recording) {
+  ReadResult result;
   RecordCursor cursor(data);
   const char* record = nullptr;
   size_t size = 0;

@@ -47,6 +47,9 @@ struct ReadResult {
 // warning. A corrupt record after valid ones also keeps what came before.
 ReadResult ReadRecording(const std::string& path, Recording* recording);
 
+// The same, from bytes in memory; `name` is used in messages.
+ReadResult ParseRecording(const std::string& data, const std::string& name, Recording* recording);
+
 // Folds one snapshot into `recording`: stacks and mappings move to the
 // recording's maps. False if it does not follow the previous one in sequence.
 bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot);

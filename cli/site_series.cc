@@ -51,28 +51,25 @@ SiteSeries SampleSiteSeries(const Recording& recording, size_t max_points, doubl
       chosen.push_back(in_window[static_cast<size_t>(std::lround(position))]);
     }
   }
-  std::vector<bool> seen;
+  std::unordered_map<uint32_t, size_t> index_of;  // stack id -> entry
   size_t next = 0;
   for (size_t i = 0; i <= chosen.back(); ++i) {
     for (const proto::CallSite& site : recording.snapshots[i].sites()) {
-      uint32_t id = site.stack_id();
-      if (id >= series.latest.size()) {
-        series.latest.resize(id + 1);
-        series.live.resize(id + 1);
-        seen.resize(id + 1, false);
+      auto [it, inserted] = index_of.try_emplace(site.stack_id(), series.stack_ids.size());
+      if (inserted) {
+        series.stack_ids.push_back(site.stack_id());
+        series.latest.emplace_back();
+        series.live.emplace_back();
+        series.live.back().reserve(chosen.size());
+        series.live.back().assign(series.seconds.size(), 0.0);  // not yet allocated: zero
       }
-      series.latest[id] = site;
-      if (!seen[id]) {
-        seen[id] = true;
-        series.live[id].reserve(chosen.size());
-        series.live[id].assign(series.seconds.size(), 0.0);  // not yet allocated: zero
-      }
+      series.latest[it->second] = site;
     }
     if (i != chosen[next]) continue;
     series.seconds.push_back(SecondsSinceStart(recording, recording.snapshots[i]));
     series.snapshot_index.push_back(i);
-    for (size_t id = 0; id < series.live.size(); ++id) {
-      if (seen[id]) series.live[id].push_back(static_cast<double>(series.latest[id].live_bytes()));
+    for (size_t entry = 0; entry < series.live.size(); ++entry) {
+      series.live[entry].push_back(static_cast<double>(series.latest[entry].live_bytes()));
     }
     ++next;
   }
@@ -85,10 +82,7 @@ SitesAt StateAt(const Recording& recording, double at_seconds) {
     double t = SecondsSinceStart(recording, snapshot);
     if (t > at_seconds) break;
     state.seconds = t;
-    for (const proto::CallSite& site : snapshot.sites()) {
-      if (site.stack_id() >= state.sites.size()) state.sites.resize(site.stack_id() + 1);
-      state.sites[site.stack_id()] = site;
-    }
+    for (const proto::CallSite& site : snapshot.sites()) state.sites[site.stack_id()] = site;
   }
   return state;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "recording.h"
@@ -13,8 +14,10 @@ namespace heapdrift::cli {
 struct SiteSeries {
   std::vector<double> seconds;             // time of each sampled snapshot since start
   std::vector<size_t> snapshot_index;      // which snapshots were sampled
-  std::vector<std::vector<double>> live;   // [stack id][point]; empty if never seen
-  std::vector<proto::CallSite> latest;     // [stack id] values at the last sampled snapshot
+  // One entry per stack seen, in order of first appearance:
+  std::vector<uint32_t> stack_ids;
+  std::vector<std::vector<double>> live;   // live bytes at each point (0 before it appeared)
+  std::vector<proto::CallSite> latest;     // values at the last sampled snapshot
 };
 
 // Samples snapshots whose time lies in [from_seconds, to_seconds]. The final
@@ -33,7 +36,7 @@ std::pair<double, double> AnalysedSpan(const Recording& recording);
 // (the whole recording by default), indexed by stack id; also the time of
 // that snapshot.
 struct SitesAt {
-  std::vector<proto::CallSite> sites;  // stack ids never seen: all zero
+  std::unordered_map<uint32_t, proto::CallSite> sites;  // by stack id
   double seconds = 0;
 };
 SitesAt StateAt(const Recording& recording, double at_seconds = 1e300);

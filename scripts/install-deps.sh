@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libbenchmark-dev libdw-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
+  clang libclang-rt-14-dev  # tests: the libFuzzer target
 )
 missing=()
 for package in "${packages[@]}"; do
