@@ -64,9 +64,80 @@ int CallLine(Dwarf_Die* inlined) {
   return static_cast<int>(line);
 }
 
+// The chain of inlined calls under `scope` that contain `pc`, outermost
+// first. Only scopes that contain pc are descended into.
+void FindInlineChain(Dwarf_Die* scope, Dwarf_Addr pc, std::vector<Dwarf_Die>* chain) {
+  Dwarf_Die child;
+  if (dwarf_child(scope, &child) != 0) return;
+  do {
+    int tag = dwarf_tag(&child);
+    if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+        dwarf_haspc(&child, pc) == 1) {
+      if (tag == DW_TAG_inlined_subroutine) chain->push_back(child);
+      FindInlineChain(&child, pc, chain);
+      return;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+// Every concrete function of a compilation unit with its address ranges,
+// sorted: built once per CU, so finding the function of an address is a
+// binary search instead of a walk of the whole CU (what dwarf_getscopes does
+// for every address).
+struct FunctionRange {
+  Dwarf_Addr low, high;
+  Dwarf_Die die;
+};
+
+void CollectFunctions(Dwarf_Die* parent, std::vector<FunctionRange>* functions) {
+  Dwarf_Die child;
+  if (dwarf_child(parent, &child) != 0) return;
+  do {
+    switch (dwarf_tag(&child)) {
+      case DW_TAG_subprogram: {
+        Dwarf_Addr base = 0, low = 0, high = 0;
+        for (ptrdiff_t offset = 0;
+             (offset = dwarf_ranges(&child, offset, &base, &low, &high)) > 0;) {
+          functions->push_back({low, high, child});
+        }
+        break;
+      }
+      case DW_TAG_namespace:
+      case DW_TAG_class_type:
+      case DW_TAG_structure_type:
+      case DW_TAG_union_type:
+        CollectFunctions(&child, functions);
+        break;
+      default:
+        break;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
 }  // namespace
 
 struct Symbolizer::Impl {
+  std::unordered_map<Dwarf_Off, std::vector<FunctionRange>> cu_functions;
+
+  const FunctionRange* FunctionAt(Dwarf_Die* cu, Dwarf_Addr pc) {
+    auto [it, inserted] = cu_functions.try_emplace(dwarf_dieoffset(cu));
+    std::vector<FunctionRange>& functions = it->second;
+    if (inserted) {
+      CollectFunctions(cu, &functions);
+      std::sort(functions.begin(), functions.end(),
+                [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
+    }
+    auto after = std::upper_bound(functions.begin(), functions.end(), pc,
+                                  [](Dwarf_Addr value, const FunctionRange& range) {
+                                    return value < range.low;
+                                  });
+    // Concrete functions do not overlap: only the last one starting at or
+    // before pc can contain it.
+    if (after == functions.begin()) return nullptr;
+    --after;
+    return pc < after->high ? &*after : nullptr;
+  }
+
   std::string debug_paths;
   char* debug_paths_c = nullptr;
   Dwfl_Callbacks callbacks{};
@@ -187,48 +258,29 @@ const std::vector<Frame>& Symbolizer::Symbolize(uint64_t return_address) {
   std::string location_file = file != nullptr ? file : "";
   int location_line = line_number;
 
-  // Inlined calls, innermost first. dwarf_getscopes gives the scopes at the
-  // address, but past the first inlined call it continues in that function's
-  // abstract definition, so each caller is found from the concrete DIE
-  // instead (dwarf_getscopes_die). Each inlined call is a frame at the current
-  // location; its caller's location is the inlined DIE's call site.
+  // Inlined calls, innermost first: the concrete function containing the
+  // address (from the CU's sorted function index), then the inlined calls
+  // inside it that contain the address. Each inlined call is a frame at the
+  // current location; its caller's location is the call site it records.
   Dwarf_Addr bias = 0;
   if (Dwarf_Die* cu = dwfl_module_addrdie(module, address, &bias)) {
-    Dwarf_Die current;
-    bool found = false;
-    Dwarf_Die* scopes = nullptr;
-    int count = dwarf_getscopes(cu, address - bias, &scopes);
-    for (int i = 0; i < count && !found; ++i) {
-      int tag = dwarf_tag(&scopes[i]);
-      if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-        current = scopes[i];
-        found = true;
+    const Dwarf_Addr pc = address - bias;
+    if (const FunctionRange* function = impl_->FunctionAt(cu, pc)) {
+      Dwarf_Die function_die = function->die;
+      std::vector<Dwarf_Die> chain;  // outermost first
+      FindInlineChain(&function_die, pc, &chain);
+      for (auto inlined = chain.rbegin(); inlined != chain.rend(); ++inlined) {
+        Frame frame = outer;
+        frame.function = FunctionName(&*inlined);
+        frame.file = location_file;
+        frame.line = location_line;
+        frame.inlined = true;
+        frames.push_back(std::move(frame));
+        location_file = CallFile(cu, &*inlined);
+        location_line = CallLine(&*inlined);
       }
+      if (outer.function.empty()) outer.function = FunctionName(&function_die);
     }
-    free(scopes);
-    for (int depth = 0; found && depth < 64 && dwarf_tag(&current) == DW_TAG_inlined_subroutine;
-         ++depth) {
-      Frame inlined = outer;
-      inlined.function = FunctionName(&current);
-      inlined.file = location_file;
-      inlined.line = location_line;
-      inlined.inlined = true;
-      frames.push_back(std::move(inlined));
-      location_file = CallFile(cu, &current);
-      location_line = CallLine(&current);
-      Dwarf_Die* parents = nullptr;
-      int parent_count = dwarf_getscopes_die(&current, &parents);
-      found = false;
-      for (int i = 1; i < parent_count && !found; ++i) {
-        int tag = dwarf_tag(&parents[i]);
-        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-          current = parents[i];
-          found = true;
-        }
-      }
-      free(parents);
-    }
-    if (outer.function.empty() && found) outer.function = FunctionName(&current);
   }
   outer.file = location_file;
   outer.line = location_line;
