@@ -172,13 +172,19 @@ int main(int argc, char** argv) {
   for (std::thread& worker : workers) worker.join();
   running = false;
   sweeper.join();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto now = std::chrono::steady_clock::now();
+  double seconds = std::chrono::duration<double>(now - start).count();
+  // Sessions start leaking once the first ones expire (one TTL in): the rate
+  // is over the time since then.
+  double leaking = sessions.leaked_bytes() == 0
+                       ? seconds
+                       : std::chrono::duration<double>(now - sessions.first_leak()).count();
   std::fprintf(stderr,
                "session_leak: %llu requests in %.1f s; true leak rate %.0f bytes/s "
-               "(%llu bytes leaked)%s\n",
+               "(%llu bytes leaked in the last %.1f s)%s\n",
                static_cast<unsigned long long>(g_requests.load()), seconds,
-               static_cast<double>(sessions.leaked_bytes()) / seconds,
-               static_cast<unsigned long long>(sessions.leaked_bytes()),
+               static_cast<double>(sessions.leaked_bytes()) / leaking,
+               static_cast<unsigned long long>(sessions.leaked_bytes()), leaking,
                flags.fixed ? " [fixed]" : "");
   return 0;
 }

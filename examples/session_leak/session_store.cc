@@ -27,6 +27,7 @@ void SessionStore::Forget(Session* session) {
   // The heap bytes a leaked session holds, as requested from malloc.
   uint64_t bytes = sizeof(Session);
   if (session->user.capacity() > 15) bytes += session->user.capacity() + 1;
+  if (leaked_bytes_ == 0) first_leak_ = std::chrono::steady_clock::now();
   leaked_bytes_ += bytes;
 }
 

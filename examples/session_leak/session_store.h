@@ -45,6 +45,8 @@ class SessionStore {
   // Bytes the bug has leaked so far, counted as the allocator was asked for
   // them (what heapdrift estimates), so the example can state its true rate.
   uint64_t leaked_bytes() const { return leaked_bytes_.load(); }
+  // When the first session leaked: the leak runs from then on.
+  std::chrono::steady_clock::time_point first_leak() const { return first_leak_; }
   size_t live_sessions();
 
  private:
@@ -56,6 +58,7 @@ class SessionStore {
   std::unordered_map<uint64_t, Session*> sessions_;
   uint64_t next_id_ = 1;
   std::atomic<uint64_t> leaked_bytes_{0};
+  std::chrono::steady_clock::time_point first_leak_{};  // guarded by mutex_
 };
 
 }  // namespace shop

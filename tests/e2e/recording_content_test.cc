@@ -113,19 +113,19 @@ double Slope(const std::vector<double>& seconds, const std::vector<double>& valu
 // while the request buffers, by far the most bytes allocated, stay flat.
 // Error budget: the sessions alive at any moment (~3 MB) add sampling noise
 // of sqrt(R x 3 MB) ~ 0.45 MB to each snapshot, and the leaked samples
-// sqrt(R x 4 MB); over 16 snapshots the slope's standard error is ~15 % of
+// sqrt(R x 4 MB); over 18 snapshots the slope's standard error is ~15 % of
 // the ~480 KB/s leak, so the 50 % bound is more than 3 standard errors.
 TEST(RecordingContent, SessionLeakGrowsWhileChurnStaysFlat) {
   TempDir dir;
   std::string example = std::string(kExamplesDir) + "/session_leak";
-  ProcessResult run = RunUnderAgent({example, "--duration-sec", "10"}, dir.File("leak.rec"),
+  ProcessResult run = RunUnderAgent({example, "--duration-sec", "12"}, dir.File("leak.rec"),
                                     {{"HEAPDRIFT_INTERVAL_MS", "500"}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   double true_rate = 0;
   ASSERT_NE(run.err.find("true leak rate "), std::string::npos) << run.err;
   true_rate = std::stod(run.err.substr(run.err.find("true leak rate ") + 15));
   cli::Recording recording = LoadRecording(dir.File("leak.rec"));
-  ASSERT_GE(recording.snapshots.size(), 19u);
+  ASSERT_GE(recording.snapshots.size(), 23u);
 
   std::set<uint32_t> session_stacks;
   FunctionRange create = FindFunction(example, "shop::SessionStore::CreateSession");
@@ -137,12 +137,13 @@ TEST(RecordingContent, SessionLeakGrowsWhileChurnStaysFlat) {
     auto series = LiveBytesSeries(recording, id);
     for (size_t i = 0; i < series.size(); ++i) live[i] += static_cast<double>(series[i]);
   }
-  // From 1 s to 9 s: after start-up, before the program's own teardown.
+  // From 2 s to 11 s: after the first sessions expired (the leak starts one
+  // TTL in), before the program's own teardown.
   std::vector<double> window;
   for (size_t i = 0; i < recording.snapshots.size(); ++i) {
     double t = static_cast<double>(recording.snapshots[i].time_ns() -
                                    recording.header.start_clock_ns()) / 1e9;
-    if (t < 1.0 || t > 9.0) continue;
+    if (t < 2.0 || t > 11.0) continue;
     seconds.push_back(t);
     window.push_back(live[i]);
   }
