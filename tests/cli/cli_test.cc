@@ -105,16 +105,31 @@ class BadRecordings : public ::testing::Test {
   std::string good_;
 };
 
+// Every command that reads a recording answers bad files the same way.
+std::vector<std::vector<std::string>> ReadingCommands(const std::string& file) {
+  return {{"inspect", file},
+          {"report", file},
+          {"diff", file},
+          {"export", file, "--format", "folded", "-o", "/dev/null"}};
+}
+
 TEST_F(BadRecordings, MissingEmptyAndForeignFilesAreRejectedWithExit3) {
-  ExpectOneErrorLine(Cli({"inspect", dir_.File("missing.rec")}), 3, "cannot open");
   WriteFile(dir_.File("empty.rec"), "");
-  ExpectOneErrorLine(Cli({"inspect", dir_.File("empty.rec")}), 3, "empty file");
   std::mt19937 random(5);
   std::string noise(5000, '\0');
   for (char& c : noise) c = static_cast<char>(random());
   WriteFile(dir_.File("noise.rec"), noise);
-  ExpectOneErrorLine(Cli({"inspect", dir_.File("noise.rec")}), 3, "not a heapdrift recording");
-  ExpectOneErrorLine(Cli({"inspect", kCliPath}), 3, "not a heapdrift recording");
+  for (const auto& [file, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {dir_.File("missing.rec"), "cannot open"},
+           {dir_.File("empty.rec"), "empty file"},
+           {dir_.File("noise.rec"), "not a heapdrift recording"},
+           {kCliPath, "not a heapdrift recording"}}) {
+    for (const auto& command : ReadingCommands(file)) {
+      SCOPED_TRACE(command[0] + " " + file);
+      ExpectOneErrorLine(Cli(command), 3, message);
+    }
+  }
 }
 
 TEST_F(BadRecordings, ANewerFormatVersionIsNamedWithExit4) {
@@ -145,9 +160,11 @@ TEST_F(BadRecordings, TruncatedRecordingsKeepEverySnapshotBeforeTheCut) {
     }
   }
   WriteFile(dir_.File("cut.rec"), good_.substr(0, good_.size() - 3));
-  ProcessResult inspect = Cli({"inspect", dir_.File("cut.rec")});
-  EXPECT_EQ(inspect.exit_code, 0);
-  EXPECT_NE(inspect.err.find("truncated"), std::string::npos);
+  for (const auto& command : ReadingCommands(dir_.File("cut.rec"))) {
+    ProcessResult result = Cli(command);
+    EXPECT_EQ(result.exit_code, 0) << command[0] << ": " << result.err;
+    EXPECT_NE(result.err.find("truncated"), std::string::npos) << command[0];
+  }
 }
 
 }  // namespace
