@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "command_support.h"
 #include "commands.h"
 #include "format.h"
 #include "heap_diff.h"
@@ -41,15 +42,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
   command->add_option("--debug-dir", settings->debug_paths, "Where to look for debug files");
   command->callback([settings, exit_code] {
     Recording recording;
-    ReadResult result = ReadRecording(settings->path, &recording);
-    if (result.status != ReadStatus::kOk) {
-      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
-      *exit_code = ExitCodeFor(result.status);
-      return;
-    }
-    for (const std::string& warning : result.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;
     auto [first, last] = AnalysedSpan(recording);
     double from = std::isnan(settings->from) ? first : settings->from;
     double to = std::isnan(settings->to) ? last : settings->to;
@@ -59,9 +52,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
       return;
     }
     HeapDiff diff = BuildHeapDiff(recording, from, to, settings->wrappers, settings->debug_paths);
-    for (const std::string& warning : diff.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    PrintWarnings(diff.warnings);
     size_t shown = std::min(settings->top, diff.sites.size());
     if (settings->json) {
       nlohmann::json sites = nlohmann::json::array();

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "command_support.h"
 #include "commands.h"
 #include "folded_export.h"
 #include "gzip_file.h"
@@ -41,15 +42,7 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
                       "Where to look for separate debug files");
   command->callback([settings, exit_code] {
     Recording recording;
-    ReadResult result = ReadRecording(settings->path, &recording);
-    if (result.status != ReadStatus::kOk) {
-      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
-      *exit_code = ExitCodeFor(result.status);
-      return;
-    }
-    for (const std::string& warning : result.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;
     std::vector<std::string> warnings;
     std::string error;
     bool written = false;
@@ -67,9 +60,7 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       written = file && (file << text) && file.flush();
       if (!written) error = "cannot write " + settings->output + ": " + std::strerror(errno);
     }
-    for (const std::string& warning : warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    PrintWarnings(warnings);
     if (!written) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = 1;

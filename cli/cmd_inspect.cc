@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "command_support.h"
 #include "commands.h"
 #include "format.h"
 #include "recording.h"
@@ -108,15 +109,7 @@ void AddInspectCommand(CLI::App& app, int* exit_code) {
   inspect->add_option("--top", *top, "How many call sites to list");
   inspect->callback([path, top, exit_code] {
     Recording recording;
-    ReadResult result = ReadRecording(*path, &recording);
-    if (result.status != ReadStatus::kOk) {
-      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
-      *exit_code = ExitCodeFor(result.status);
-      return;
-    }
-    for (const std::string& warning : result.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    if (!LoadRecordingForCommand(*path, &recording, exit_code)) return;
     PrintRecording(recording, *path, *top);
     *exit_code = kExitOk;
   });

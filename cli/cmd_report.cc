@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "command_support.h"
 #include "commands.h"
 #include "format.h"
 #include "growth_report.h"
@@ -87,38 +88,28 @@ void PrintJson(const GrowthReport& report, const Settings& settings) {
 
 void AddReportCommand(CLI::App& app, int* exit_code) {
   auto settings = std::make_shared<Settings>();
-  CLI::App* report = app.add_subcommand("report", "Rank the call sites whose live memory grows");
-  report->footer(
+  CLI::App* command = app.add_subcommand("report", "Rank the call sites whose live memory grows");
+  command->footer(
       "Examples:\n"
       "  heapdrift report server.rec\n"
       "  heapdrift report server.rec --top 3 --json\n"
       "  heapdrift report server.rec --wrapper xmalloc --wrapper pool_alloc");
-  report->add_option("recording", settings->path, "Recording file")->required();
-  report->add_option("--top", settings->top, "How many growing call sites to show")
+  command->add_option("recording", settings->path, "Recording file")->required();
+  command->add_option("--top", settings->top, "How many growing call sites to show")
       ->check(CLI::PositiveNumber);
-  report->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
-  report->add_option("--wrapper", settings->wrappers,
+  command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
+  command->add_option("--wrapper", settings->wrappers,
                      "A function of yours that wraps malloc (skipped when naming call sites)");
-  report->add_option("--debug-dir", settings->debug_paths,
+  command->add_option("--debug-dir", settings->debug_paths,
                      "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
-  report->callback([settings, exit_code] {
+  command->callback([settings, exit_code] {
     Recording recording;
-    ReadResult result = ReadRecording(settings->path, &recording);
-    if (result.status != ReadStatus::kOk) {
-      std::fprintf(stderr, "heapdrift: %s\n", result.message.c_str());
-      *exit_code = ExitCodeFor(result.status);
-      return;
-    }
-    for (const std::string& warning : result.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;
     ReportOptions options;
     options.wrappers = settings->wrappers;
     options.debug_paths = settings->debug_paths;
     GrowthReport report = BuildGrowthReport(recording, options);
-    for (const std::string& warning : report.warnings) {
-      std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());
-    }
+    PrintWarnings(report.warnings);
     if (settings->json) {
       PrintJson(report, *settings);
     } else {
