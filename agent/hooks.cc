@@ -83,14 +83,19 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
   EventRing* ring = RingForThisThread(state);
   // Room for the allocation and for a stale block it may replace. Only this
   // thread pushes, so the room cannot shrink before the pushes below.
-  if (ring != nullptr && !ring->HasRoom(2)) ring = nullptr;
+  bool ring_full = ring != nullptr && !ring->HasRoom(2);
+  if (ring_full) ring = nullptr;
   if (ring == nullptr && !g_sampler.exact()) {
-    // Overload (the collector is behind) or no ring to spare: drop the sample
-    // before paying for the unwind, and sample less from now on. Exact mode
-    // must not lose anything: it takes the slower spill path instead.
-    (RingForThisThread(state) == nullptr ? counters.dropped_no_ring : counters.dropped_ring_full)
-        .fetch_add(1, std::memory_order_relaxed);
-    g_sampler.BackOff();
+    // No ring to spare, or overload (the collector is behind): drop the
+    // sample before paying for the unwind; when overloaded, sample less from
+    // now on. Exact mode must not lose anything: it takes the slower spill
+    // path instead.
+    if (ring_full) {
+      counters.dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
+      g_sampler.BackOff();
+    } else {
+      counters.dropped_no_ring.fetch_add(1, std::memory_order_relaxed);
+    }
     return;
   }
   uintptr_t frames[StackTable::kMaxDepth];
