@@ -1,6 +1,7 @@
 #include "collector.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include "agent.h"
 #include "page_arena.h"
+#include "leak_scan.h"
 #include "raw_log.h"
 #include "real_alloc.h"
 #include "sampler.h"
@@ -78,6 +80,8 @@ bool Collector::Start(const Options& options) {
     return false;
   }
   allocator_is_glibc_ = RealAllocatorIsGlibc();
+  leak_scan_ = options.leak_scan;
+  max_stacks_ = static_cast<uint32_t>(options.max_stacks);
   if (!sink_.Open(options.output)) return false;
   if (!WriteHeader(options)) return false;
   interval_ns_ = options.interval_ms * 1'000'000ULL;
@@ -182,7 +186,7 @@ void Collector::AdaptInterval(uint64_t now_ns) {
   last_adapt_ns_ = now_ns;
 }
 
-bool Collector::WriteSnapshot(uint64_t now_ns, bool final) {
+bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks) {
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   size_t token = BeginSnapshot(writer, sequence_, now_ns, final);
@@ -199,6 +203,14 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final) {
       [&writer](uint32_t id, const SiteTotal& total) { EncodeSite(writer, id, total); });
   g_agent.modules.Refresh();
   g_agent.modules.TakeNew([&writer](const Segment& segment) { EncodeMapping(writer, segment); });
+  if (leaks != nullptr) {
+    writer.Bool(kSnapshotLeakScanDone, true);
+    for (uint32_t id = 0; id < max_stacks_; ++id) {
+      if (leaks[id].leaked_objects > 0 || leaks[id].reachable_objects > 0) {
+        EncodeLeak(writer, id, leaks[id]);
+      }
+    }
+  }
   const AgentCounters& counters = g_agent.counters;
   StatsInfo stats{counters.samples.load(std::memory_order_relaxed),
                   counters.dropped_ring_full.load(std::memory_order_relaxed),
@@ -232,7 +244,20 @@ void Collector::Finish() {
   if (!finished_) {
     finished_ = true;
     Drain();
-    WriteSnapshot(MonotonicNowNs(), true);
+    LeakTotals* leaks = nullptr;
+    size_t leak_bytes = sizeof(LeakTotals) * max_stacks_;
+    if (leak_scan_) {
+      jmp_buf registers;  // callee-saved registers, spilled into this frame
+      setjmp(registers);
+      leaks = static_cast<LeakTotals*>(MapPages(leak_bytes));
+      if (leaks != nullptr && !ScanForLeaks(leaks, max_stacks_, &registers)) {
+        UnmapPages(leaks, leak_bytes);
+        leaks = nullptr;
+      }
+      if (leaks == nullptr) LogLine("cannot map memory for the leak scan; skipped");
+    }
+    WriteSnapshot(MonotonicNowNs(), true, leaks);
+    UnmapPages(leaks, leak_bytes);
   }
   pthread_mutex_unlock(&mutex_);
 }

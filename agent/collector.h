@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "byte_buffer.h"
+#include "leak_scan.h"
 #include "options.h"
 #include "sink.h"
 #include "site_totals.h"
@@ -35,7 +36,7 @@ class Collector {
   void Drain();
   void FoldSpills();
   void AdaptInterval(uint64_t now_ns);
-  bool WriteSnapshot(uint64_t now_ns, bool final);
+  bool WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks = nullptr);
   bool WriteHeader(const Options& options);
 
   pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;
@@ -52,6 +53,8 @@ class Collector {
   uint64_t last_adapt_ns_ = 0;
   uint64_t attempts_at_last_adapt_ = 0;
   bool allocator_is_glibc_ = false;
+  bool leak_scan_ = false;
+  uint32_t max_stacks_ = 0;
   char executable_[4096] = "";
 };
 

@@ -51,6 +51,19 @@ class LiveTable {
   bool Erase(const void* address, LiveBlock* erased);
 
   uint64_t size() const { return live_count_.load(std::memory_order_relaxed); }
+
+  // Visits every live block; for the exit-time leak scan (other threads may
+  // still insert and erase meanwhile: what they change may be missed).
+  template <typename Visit>
+  void ForEach(Visit&& visit) const {
+    for (uint32_t index = 0; index < (bucket_mask_ + 1) * kBucketSlots; ++index) {
+      uintptr_t key = buckets_[index / kBucketSlots].keys[index % kBucketSlots].load(
+          std::memory_order_acquire);
+      if (key == kEmpty) continue;
+      const Value& value = values_[index];
+      visit(key, LiveBlock{value.stack_id, value.size, value.object_weight});
+    }
+  }
   uint32_t capacity() const { return (bucket_mask_ + 1) * kBucketSlots; }
 
  private:

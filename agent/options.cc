@@ -66,7 +66,13 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
       !ParseCount("HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error, error_size) ||
       !ParseCount("HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
                   error_size) ||
-      !ParseFlag("HEAPDRIFT_FOLLOW_EXEC", &options->follow_exec, error, error_size)) {
+      !ParseFlag("HEAPDRIFT_FOLLOW_EXEC", &options->follow_exec, error, error_size) ||
+      !ParseFlag("HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size)) {
+    return false;
+  }
+  if (options->leak_scan && options->sample_bytes != 1) {
+    snprintf(error, error_size,
+             "HEAPDRIFT_LEAK_SCAN=1 needs exact mode (HEAPDRIFT_SAMPLE_BYTES=1)");
     return false;
   }
   bool exact = options->sample_bytes == 1;

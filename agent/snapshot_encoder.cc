@@ -70,6 +70,16 @@ void EncodeMapping(ProtoWriter& writer, const Segment& segment) {
   writer.EndMessage(token);
 }
 
+void EncodeLeak(ProtoWriter& writer, uint32_t stack_id, const LeakTotals& totals) {
+  size_t token = writer.BeginMessage(kSnapshotLeaks);
+  writer.Varint(1, stack_id);
+  writer.Varint(2, RoundUnsigned(totals.leaked_bytes));
+  writer.Varint(3, RoundUnsigned(totals.leaked_objects));
+  writer.Varint(4, RoundUnsigned(totals.reachable_bytes));
+  writer.Varint(5, RoundUnsigned(totals.reachable_objects));
+  writer.EndMessage(token);
+}
+
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats) {
   size_t memory_token = writer.BeginMessage(6);

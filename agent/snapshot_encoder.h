@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "leak_scan.h"
 #include "module_registry.h"
 #include "process_memory.h"
 #include "proto_writer.h"
@@ -37,12 +38,19 @@ struct StatsInfo {
 void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header);
 
 // Snapshot message field numbers the collector fills in between Begin and End.
-enum SnapshotField : uint32_t { kSnapshotSites = 3, kSnapshotStacks = 4, kSnapshotMappings = 5 };
+enum SnapshotField : uint32_t {
+  kSnapshotSites = 3,
+  kSnapshotStacks = 4,
+  kSnapshotMappings = 5,
+  kSnapshotLeakScanDone = 9,
+  kSnapshotLeaks = 10,
+};
 
 size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);
 void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total);
 void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& record);
 void EncodeMapping(ProtoWriter& writer, const Segment& segment);
+void EncodeLeak(ProtoWriter& writer, uint32_t stack_id, const LeakTotals& totals);
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats);
 

@@ -64,6 +64,21 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
                stats.dropped_stack_table_full());
   }
 
+  if (last.leak_scan_done()) {
+    double leaked_bytes = 0, leaked_objects = 0, reachable_bytes = 0, reachable_objects = 0;
+    size_t leaking_stacks = 0;
+    for (const proto::Leak& leak : last.leaks()) {
+      leaked_bytes += leak.leaked_bytes();
+      leaked_objects += leak.leaked_objects();
+      reachable_bytes += leak.reachable_bytes();
+      reachable_objects += leak.reachable_objects();
+      leaking_stacks += leak.leaked_objects() > 0;
+    }
+    fmt::print("  at exit: {} blocks ({}) definitely leaked from {} stacks; {} blocks ({}) "
+               "still reachable\n",
+               leaked_objects, HumanBytes(leaked_bytes), leaking_stacks, reachable_objects,
+               HumanBytes(reachable_bytes));
+  }
   std::map<uint32_t, SiteEnd> sites;
   for (const proto::Snapshot& snapshot : recording.snapshots) {
     double seconds = static_cast<double>(snapshot.time_ns() - header.start_clock_ns()) / 1e9;

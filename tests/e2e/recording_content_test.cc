@@ -96,6 +96,42 @@ TEST(RecordingContent, EstimatedLiveBytesMatchTheTruthAtTheDefaultRate) {
   EXPECT_LT(std::fabs(error), 0.125) << "estimated " << estimate << " of " << kept;
 }
 
+// HEAPDRIFT_LEAK_SCAN=1: at exit, every block still live is classified as
+// reachable from the program's roots or definitely leaked.
+TEST(RecordingContent, TheExitScanTellsLeakedFromReachableBlocks) {
+  TempDir dir;
+  ProcessResult run = RunUnderAgent({Host("leak_kinds")}, dir.File("leaks.rec"),
+                                    {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  cli::Recording recording = LoadRecording(dir.File("leaks.rec"));
+  ASSERT_FALSE(recording.snapshots.empty());
+  const proto::Snapshot& last = recording.snapshots.back();
+  ASSERT_TRUE(last.leak_scan_done());
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> by_size;  // size -> (leaked, reachable)
+  for (const auto& leak : last.leaks()) {
+    uint64_t objects = leak.leaked_objects() + leak.reachable_objects();
+    uint64_t bytes = leak.leaked_bytes() + leak.reachable_bytes();
+    if (objects == 0 || bytes % objects != 0) continue;
+    by_size[bytes / objects].first += leak.leaked_objects();
+    by_size[bytes / objects].second += leak.reachable_objects();
+  }
+  EXPECT_EQ(by_size[1111], std::make_pair(uint64_t{1}, uint64_t{0})) << "the dropped block";
+  EXPECT_EQ(by_size[2224], std::make_pair(uint64_t{0}, uint64_t{1})) << "held by a global";
+  EXPECT_EQ(by_size[3333], std::make_pair(uint64_t{0}, uint64_t{1})) << "held through a block";
+  EXPECT_EQ(by_size[4444], std::make_pair(uint64_t{0}, uint64_t{1})) << "held by thread-local storage";
+  EXPECT_EQ(by_size.count(5555), 0u) << "freed blocks are not live";
+}
+
+TEST(RecordingContent, TheExitScanNeedsExactMode) {
+  TempDir dir;
+  ProcessResult run =
+      RunUnderAgent({Host("leak_kinds")}, dir.File("leaks.rec"), {{"HEAPDRIFT_LEAK_SCAN", "1"}});
+  EXPECT_EQ(run.exit_code, 0);
+  auto lines = LinesStartingWith(run.err, "heapdrift:");
+  ASSERT_EQ(lines.size(), 1u) << run.err;
+  EXPECT_NE(lines[0].find("needs exact mode"), std::string::npos);
+}
+
 // Least-squares slope of `values` against `seconds`.
 double Slope(const std::vector<double>& seconds, const std::vector<double>& values) {
   double n = static_cast<double>(seconds.size()), mean_t = 0, mean_v = 0;

@@ -1,0 +1,33 @@
+// The exit-time leak scan (HEAPDRIFT_LEAK_SCAN=1, exact mode): which live
+// blocks can the program still reach?
+//
+// Like LeakSanitizer's, the scan is conservative: every aligned word of the
+// roots -- writable segments of every loaded object (globals), the exiting
+// thread's thread-local storage, its stack from the current frame up and its
+// registers (spilled with setjmp) -- that points into a live block marks the
+// block reachable, and the marked blocks' contents are scanned in turn. What
+// is left is definitely leaked. It may call a leaked block reachable when a
+// stale word happens to point at it, never the other way round; blocks only
+// other threads' stacks or registers point to are reported leaked (the
+// process is exiting: other threads are expected to be done).
+//
+// Runs once, on the exiting thread, after the program's own exit handlers.
+// Its memory comes from mmap and is returned. Never allocates from the heap.
+#pragma once
+
+#include <cstdint>
+
+namespace heapdrift::agent {
+
+struct LeakTotals {
+  double leaked_bytes, leaked_objects, reachable_bytes, reachable_objects;
+};
+
+// Fills `totals[stack_id]` (an array of `max_stacks` zeroed entries). The
+// exiting thread's stack is scanned from `stack_from` up: the caller passes
+// the address of a jmp_buf filled by setjmp in its own frame (so registers
+// are scanned too) before the scan's own frames, which hold copies of block
+// addresses, come into being below it. False if memory could not be mapped.
+bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const void* stack_from);
+
+}  // namespace heapdrift::agent
