@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,8 +10,6 @@
 #include "agent.h"
 #include "page_arena.h"
 #include "real_alloc.h"
-
-extern "C" void* __libc_stack_end;  // top of the main thread's stack (ld.so)
 
 namespace heapdrift::agent {
 namespace {
@@ -94,8 +91,9 @@ int ScanObjectRoots(dl_phdr_info* object, size_t, void* data) {
   return 0;
 }
 
+// Top of the calling thread's stack. (For the main thread glibc reads
+// /proc/self/maps, allocating: fine at exit, inside the agent.)
 uintptr_t StackTop() {
-  if (syscall(SYS_gettid) == getpid()) return reinterpret_cast<uintptr_t>(__libc_stack_end);
   pthread_attr_t attributes;
   void* low = nullptr;
   size_t size = 0;

@@ -15,7 +15,7 @@ for log_dir in map(Path, sys.argv[1:]):
     for line in (log_dir / "testlog.json").read_text().splitlines():
         entry = json.loads(line)
         if entry["result"] not in ("OK", "SKIP", "EXPECTEDFAIL"):
-            failing_programs.add(entry["name"])
+            failing_programs.add(entry["name"].split(" / ")[-1])
     explained = set()
     for suite in ET.parse(log_dir / "testlog.junit.xml").getroot().iter("testsuite"):
         program = suite.get("name", "").split(" / ")[-1].split(".")[0]
