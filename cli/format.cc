@@ -56,7 +56,6 @@ std::string Sparkline(const std::vector<double>& values, size_t width) {
   for (size_t column = 0; column < width; ++column) {
     // Each column shows the last value of its share of the series.
     size_t index = std::min(values.size() - 1, (column + 1) * values.size() / width);
-    if (index > 0 && (column + 1) * values.size() / width == values.size()) index = values.size() - 1;
     columns.push_back(values[index]);
   }
   double low = *std::min_element(columns.begin(), columns.end());
