@@ -15,6 +15,7 @@
 // every program image after the first writes its own recording, the output
 // path suffixed with ".<pid>" unless it already contains "%p".
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -117,11 +118,17 @@ void Start() {
   // its allocations never reach us, and a recording would be silently empty.
   // (Looked up from the program's handle: this library is linked -Bsymbolic,
   // so RTLD_DEFAULT from here would find our own malloc first. Compared by
-  // object, not by address: a GOT entry for &malloc resolves to the program's.)
+  // object, not by address: a GOT entry for &malloc resolves to the program's.
+  // A non-PIE program that takes &malloc carries an undefined malloc symbol
+  // with the address of its PLT stub, which dlsym returns: that stub calls us,
+  // so only a defined symbol counts.)
   Dl_info first_malloc{}, this_library{};
+  ElfW(Sym)* symbol = nullptr;
   void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
   if (program != nullptr &&
-      dladdr(dlsym(program, "malloc"), &first_malloc) != 0 &&
+      dladdr1(dlsym(program, "malloc"), &first_malloc, reinterpret_cast<void**>(&symbol),
+              RTLD_DL_SYMENT) != 0 &&
+      symbol != nullptr && symbol->st_shndx != SHN_UNDEF &&
       dladdr(reinterpret_cast<void*>(&Start), &this_library) != 0 &&
       first_malloc.dli_fbase != this_library.dli_fbase) {
     LogLine("the program defines its own malloc, which preloading cannot intercept; "

@@ -167,6 +167,19 @@ TEST(AgentSettings, AProgramWithItsOwnMallocIsToldSoOnce) {
   EXPECT_NE(lines[0].find("defines its own malloc"), std::string::npos);
 }
 
+TEST(AgentSettings, ANonPieProgramTakingMallocsAddressIsProfiled) {
+  TempDir dir;
+  ProcessResult traced = RunUnderAgent({Host("non_pie_host")}, dir.File("np.rec"),
+                                       {{"HEAPDRIFT_SAMPLE_BYTES", "1"}});
+  EXPECT_EQ(traced.exit_code, 0);
+  EXPECT_EQ(traced.out, "non-pie\n");
+  EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
+  cli::Recording recording = LoadRecording(dir.File("np.rec"));
+  ASSERT_FALSE(recording.snapshots.empty());
+  EXPECT_FALSE(StacksThrough(recording, Host("non_pie_host"),
+                            FindFunction(Host("non_pie_host"), "KeepName")).empty());
+}
+
 TEST(AgentSettings, WorksOverAnotherMallocAndReportsNoGlibcStats) {
   const char* jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   ASSERT_TRUE(std::filesystem::exists(jemalloc)) << "install libjemalloc2";
