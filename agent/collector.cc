@@ -82,7 +82,7 @@ bool Collector::Start(const Options& options) {
   allocator_is_glibc_ = RealAllocatorIsGlibc();
   leak_scan_ = options.leak_scan;
   max_stacks_ = static_cast<uint32_t>(options.max_stacks);
-  if (!sink_.Open(options.output)) return false;
+  if (!sink_.Open(options.output, options.later_image)) return false;
   if (!WriteHeader(options)) return false;
   interval_ns_ = options.interval_ms * 1'000'000ULL;
   uint64_t now = MonotonicNowNs();

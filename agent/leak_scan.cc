@@ -2,12 +2,14 @@
 
 #include <dlfcn.h>
 #include <link.h>
-#include <pthread.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "agent.h"
+#include "memory_map.h"
 #include "page_arena.h"
 #include "real_alloc.h"
 
@@ -25,63 +27,149 @@ struct Block {
   uint32_t reachable;
 };
 
+// glibc's non-main arenas live in heaps of HEAP_MAX_SIZE (64 MiB on 64-bit
+// targets), each mapped at a multiple of its size.
+constexpr uintptr_t kGlibcHeapAlignment = uintptr_t{64} << 20;
+// Blocks this large may be munmap'ed by a thread still running during exit:
+// they are read through process_vm_readv, which fails instead of faulting.
+constexpr uintptr_t kCopyBlocksFrom = 64 << 10;
+constexpr size_t kMaxExcludedRegions = 320;
+
 class Marker {
  public:
   Marker(Block* blocks, uint32_t count, uint32_t* worklist)
-      : blocks_(blocks), count_(count), worklist_(worklist) {}
+      : blocks_(blocks), count_(count), worklist_(worklist) {
+    lowest_ = count_ > 0 ? blocks_[0].begin : 0;
+    for (uint32_t i = 0; i < count_; ++i) highest_ = std::max(highest_, blocks_[i].end);
+  }
 
-  // Marks every block that a word in [begin, end) points into.
+  // Marks every block that a word in [begin, end) points into. The memory
+  // must stay mapped while it is read.
   void ScanRange(uintptr_t begin, uintptr_t end) {
-    begin = (begin + sizeof(uintptr_t) - 1) & ~(sizeof(uintptr_t) - 1);
+    begin = AlignUp(begin);
     for (uintptr_t word = begin; word + sizeof(uintptr_t) <= end; word += sizeof(uintptr_t)) {
-      uintptr_t value = *reinterpret_cast<const uintptr_t*>(word);
-      if (value < lowest_ || value >= highest_) continue;
-      Block* found = std::upper_bound(blocks_, blocks_ + count_, value,
-                                      [](uintptr_t v, const Block& b) { return v < b.begin; });
-      if (found == blocks_) continue;
-      --found;
-      if (value >= found->end || found->reachable || value == found->next_chunk_header) continue;
-      found->reachable = 1;
-      worklist_[pending_++] = static_cast<uint32_t>(found - blocks_);
+      Consider(*reinterpret_cast<const uintptr_t*>(word));
     }
+  }
+
+  // The same for memory that another thread might unmap meanwhile: copied
+  // through the kernel a chunk at a time; unreadable pages are skipped.
+  void ScanRangeCopied(uintptr_t begin, uintptr_t end) {
+    begin = AlignUp(begin);
+    while (begin + sizeof(uintptr_t) <= end) {
+      size_t want = std::min<uintptr_t>(sizeof(copy_), (end - begin) & ~(sizeof(uintptr_t) - 1));
+      iovec local{copy_, want}, remote{reinterpret_cast<void*>(begin), want};
+      ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+      if (got < 0 && (errno == ENOSYS || errno == EPERM)) {  // sandboxed: read directly
+        ScanRange(begin, end);
+        return;
+      }
+      if (got <= 0) {  // the page is gone: go on at the next one
+        begin = (begin | (kPageSize - 1)) + 1;
+        continue;
+      }
+      for (size_t i = 0; i < static_cast<size_t>(got) / sizeof(uintptr_t); ++i) Consider(copy_[i]);
+      begin += static_cast<uintptr_t>(got);
+    }
+  }
+
+  // Scans [begin, end) except the live blocks in it (they count only once
+  // something reaches them) and the excluded regions.
+  void ScanAroundBlocks(uintptr_t begin, uintptr_t end, const PageRegion* excluded,
+                        size_t excluded_count) {
+    uintptr_t at = begin;
+    while (at < end) {
+      uintptr_t stop = end;
+      const Block* next = std::lower_bound(
+          blocks_, blocks_ + count_, at, [](const Block& b, uintptr_t v) { return b.end <= v; });
+      if (next != blocks_ + count_ && next->begin <= at) {
+        at = next->end;
+        continue;
+      }
+      if (next != blocks_ + count_) stop = std::min(stop, next->begin);
+      bool skipped = false;
+      for (size_t i = 0; i < excluded_count; ++i) {
+        const PageRegion& region = excluded[i];
+        if (region.begin <= at && at < region.end) {
+          at = region.end;
+          skipped = true;
+          break;
+        }
+        if (region.begin > at) stop = std::min(stop, region.begin);
+      }
+      if (skipped) continue;
+      ScanRangeCopied(at, stop);
+      at = stop;
+    }
+  }
+
+  // True if a live block starts in [begin, end).
+  bool HoldsBlock(uintptr_t begin, uintptr_t end) const {
+    const Block* next = std::lower_bound(
+        blocks_, blocks_ + count_, begin, [](const Block& b, uintptr_t v) { return b.begin < v; });
+    return next != blocks_ + count_ && next->begin < end;
   }
 
   // Scans the contents of reachable blocks until nothing new is marked.
   void Propagate() {
     while (pending_ > 0) {
       const Block& block = blocks_[worklist_[--pending_]];
-      ScanRange(block.begin, block.end);
+      if (block.end - block.begin >= kCopyBlocksFrom) {
+        ScanRangeCopied(block.begin, block.end);
+      } else {
+        ScanRange(block.begin, block.end);
+      }
     }
   }
 
-  void SetBounds() {
-    lowest_ = count_ > 0 ? blocks_[0].begin : 0;
-    highest_ = 0;
-    for (uint32_t i = 0; i < count_; ++i) highest_ = std::max(highest_, blocks_[i].end);
+ private:
+  static constexpr uintptr_t kPageSize = 4096;
+  static uintptr_t AlignUp(uintptr_t address) {
+    return (address + sizeof(uintptr_t) - 1) & ~(sizeof(uintptr_t) - 1);
   }
 
- private:
+  void Consider(uintptr_t value) {
+    if (value < lowest_ || value >= highest_) return;
+    Block* found = std::upper_bound(blocks_, blocks_ + count_, value,
+                                    [](uintptr_t v, const Block& b) { return v < b.begin; });
+    if (found == blocks_) return;
+    --found;
+    if (value >= found->end || found->reachable || value == found->next_chunk_header) return;
+    found->reachable = 1;
+    worklist_[pending_++] = static_cast<uint32_t>(found - blocks_);
+  }
+
   Block* blocks_;
   uint32_t count_;
   uint32_t* worklist_;  // each block is pushed at most once: count_ entries suffice
   uint32_t pending_ = 0;
   uintptr_t lowest_ = 0, highest_ = 0;
+  uintptr_t copy_[8192];
 };
 
 struct RootWalk {
   Marker* marker;
   uintptr_t agent_base;  // load address of the agent itself: never a root
+  uintptr_t stack_from;
+  bool glibc;
+  PageRegion excluded[kMaxExcludedRegions];  // sorted by begin
+  size_t excluded_count;
 };
 
 // Globals: writable PT_LOAD segments; thread-local storage: the PT_TLS block
-// of the calling thread. The agent's own segments are skipped.
+// of the calling thread. The agent's own segments are excluded.
 int ScanObjectRoots(dl_phdr_info* object, size_t, void* data) {
   auto* walk = static_cast<RootWalk*>(data);
-  if (object->dlpi_addr == walk->agent_base) return 0;
   for (int i = 0; i < object->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = object->dlpi_phdr[i];
     uintptr_t start = object->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) {
+    if (object->dlpi_addr == walk->agent_base) {
+      if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0 &&
+          walk->excluded_count < kMaxExcludedRegions) {
+        walk->excluded[walk->excluded_count++] = {start & ~uintptr_t{4095},
+                                                  (start + ph.p_memsz + 4095) & ~uintptr_t{4095}};
+      }
+    } else if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) {
       walk->marker->ScanRange(start, start + ph.p_memsz);
     } else if (ph.p_type == PT_TLS && object->dlpi_tls_data != nullptr) {
       auto tls = reinterpret_cast<uintptr_t>(object->dlpi_tls_data);
@@ -91,16 +179,23 @@ int ScanObjectRoots(dl_phdr_info* object, size_t, void* data) {
   return 0;
 }
 
-// Top of the calling thread's stack. (For the main thread glibc reads
-// /proc/self/maps, allocating: fine at exit, inside the agent.)
-uintptr_t StackTop() {
-  pthread_attr_t attributes;
-  void* low = nullptr;
-  size_t size = 0;
-  if (pthread_getattr_np(pthread_self(), &attributes) != 0) return 0;
-  pthread_attr_getstack(&attributes, &low, &size);
-  pthread_attr_destroy(&attributes);
-  return reinterpret_cast<uintptr_t>(low) + size;
+// Private writable memory that is neither a loaded object's file nor malloc's.
+void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
+  auto* walk = static_cast<RootWalk*>(data);
+  if (!mapping.readable || !mapping.writable || mapping.shared) return;
+  bool anonymous = mapping.path_length == 0 || mapping.path[0] == '[';
+  if (!anonymous || mapping.PathIs("[heap]") || mapping.PathIs("[vvar]") ||
+      mapping.PathIs("[vdso]") || mapping.PathIs("[vsyscall]")) {
+    return;
+  }
+  uintptr_t begin = mapping.begin;
+  if (begin <= walk->stack_from && walk->stack_from < mapping.end) {
+    begin = walk->stack_from;  // the exiting thread's stack: below the caller is dead
+  } else if (walk->glibc && begin % kGlibcHeapAlignment == 0 &&
+             walk->marker->HoldsBlock(begin, mapping.end)) {
+    return;  // one of glibc's arena heaps
+  }
+  walk->marker->ScanAroundBlocks(begin, mapping.end, walk->excluded, walk->excluded_count);
 }
 
 }  // namespace
@@ -112,50 +207,61 @@ bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const void* stack_fro
   size_t worklist_bytes = sizeof(uint32_t) * capacity;
   auto* blocks = static_cast<Block*>(MapPages(block_bytes));
   auto* worklist = static_cast<uint32_t*>(MapPages(worklist_bytes));
-  if (blocks == nullptr || worklist == nullptr) {
-    UnmapPages(blocks, block_bytes);
-    UnmapPages(worklist, worklist_bytes);
-    return false;
-  }
-  const bool glibc = RealAllocatorIsGlibc();
-  uint32_t count = 0;
-  g_agent.live.ForEach([&](uintptr_t address, const LiveBlock& block) {
-    if (count >= capacity) return;
-    uintptr_t usable = glibc ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
-    blocks[count++] = Block{address, address + (block.size > 0 ? block.size : 1),
-                            glibc ? address + usable - 8 : 0, block.stack_id, 0};
-  });
-  std::sort(blocks, blocks + count, [](const Block& a, const Block& b) { return a.begin < b.begin; });
+  auto* marker_memory = MapPages(sizeof(Marker));
+  auto* walk = static_cast<RootWalk*>(MapPages(sizeof(RootWalk)));
+  bool mapped = blocks != nullptr && worklist != nullptr && marker_memory != nullptr &&
+                walk != nullptr;
+  if (mapped) {
+    const bool glibc = RealAllocatorIsGlibc();
+    uint32_t count = 0;
+    g_agent.live.ForEach([&](uintptr_t address, const LiveBlock& block) {
+      if (count >= capacity) return;
+      uintptr_t usable = glibc ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
+      blocks[count++] = Block{address, address + (block.size > 0 ? block.size : 1),
+                              glibc ? address + usable - 8 : 0, block.stack_id, 0};
+    });
+    std::sort(blocks, blocks + count,
+              [](const Block& a, const Block& b) { return a.begin < b.begin; });
 
-  Marker marker(blocks, count, worklist);
-  marker.SetBounds();
-  RootWalk walk{&marker, ~uintptr_t{0}};
-  Dl_info self{};
-  if (dladdr(reinterpret_cast<const void*>(&ScanForLeaks), &self) != 0) {
-    walk.agent_base = reinterpret_cast<uintptr_t>(self.dli_fbase);
-  }
-  dl_iterate_phdr(ScanObjectRoots, &walk);
-  uintptr_t from = reinterpret_cast<uintptr_t>(stack_from);
-  uintptr_t top = StackTop();
-  if (top > from) marker.ScanRange(from, top);
-  marker.Propagate();
+    auto* marker = new (marker_memory) Marker(blocks, count, worklist);
+    walk->marker = marker;
+    walk->agent_base = ~uintptr_t{0};
+    walk->stack_from = reinterpret_cast<uintptr_t>(stack_from);
+    walk->glibc = glibc;
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<const void*>(&ScanForLeaks), &self) != 0) {
+      walk->agent_base = reinterpret_cast<uintptr_t>(self.dli_fbase);
+    }
+    // Globals and this thread's TLS first; the agent's writable segments
+    // are collected as exclusions on the way.
+    walk->excluded_count = 0;
+    dl_iterate_phdr(ScanObjectRoots, walk);
+    walk->excluded_count += AgentRegions(walk->excluded + walk->excluded_count,
+                                         kMaxExcludedRegions - walk->excluded_count);
+    std::sort(walk->excluded, walk->excluded + walk->excluded_count,
+              [](const PageRegion& a, const PageRegion& b) { return a.begin < b.begin; });
+    ForEachMapping(ScanMappingRoots, walk);
+    marker->Propagate();
 
-  for (uint32_t i = 0; i < count; ++i) {
-    const Block& block = blocks[i];
-    if (block.stack_id >= max_stacks) continue;
-    LeakTotals& total = totals[block.stack_id];
-    double bytes = static_cast<double>(block.end - block.begin);
-    if (block.reachable) {
-      total.reachable_bytes += bytes;
-      total.reachable_objects += 1;
-    } else {
-      total.leaked_bytes += bytes;
-      total.leaked_objects += 1;
+    for (uint32_t i = 0; i < count; ++i) {
+      const Block& block = blocks[i];
+      if (block.stack_id >= max_stacks) continue;
+      LeakTotals& total = totals[block.stack_id];
+      double bytes = static_cast<double>(block.end - block.begin);
+      if (block.reachable) {
+        total.reachable_bytes += bytes;
+        total.reachable_objects += 1;
+      } else {
+        total.leaked_bytes += bytes;
+        total.leaked_objects += 1;
+      }
     }
   }
   UnmapPages(blocks, block_bytes);
   UnmapPages(worklist, worklist_bytes);
-  return true;
+  UnmapPages(marker_memory, sizeof(Marker));
+  UnmapPages(walk, sizeof(RootWalk));
+  return mapped;
 }
 
 }  // namespace heapdrift::agent

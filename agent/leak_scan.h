@@ -1,15 +1,21 @@
 // The exit-time leak scan (HEAPDRIFT_LEAK_SCAN=1, exact mode): which live
 // blocks can the program still reach?
 //
-// Like LeakSanitizer's, the scan is conservative: every aligned word of the
-// roots -- writable segments of every loaded object (globals), the exiting
-// thread's thread-local storage, its stack from the current frame up and its
-// registers (spilled with setjmp) -- that points into a live block marks the
-// block reachable, and the marked blocks' contents are scanned in turn. What
-// is left is definitely leaked. It may call a leaked block reachable when a
-// stale word happens to point at it, never the other way round; blocks only
-// other threads' stacks or registers point to are reported leaked (the
-// process is exiting: other threads are expected to be done).
+// Like LeakSanitizer's and Valgrind's, the scan is conservative: every
+// aligned word of the roots that points into a live block marks the block
+// reachable, and the marked blocks' contents are scanned in turn. What is
+// left is definitely leaked. The roots are
+//   - the writable segments of every loaded object (globals) and the exiting
+//     thread's thread-local storage;
+//   - the exiting thread's stack from the current frame up, and its
+//     registers (spilled with setjmp);
+//   - every other private writable memory mapping (other threads' stacks and
+//     TLS, memory a language runtime or pool took straight from mmap), minus
+//     the live blocks themselves, the agent's own memory, and the malloc
+//     heaps (the brk heap and glibc's arena heaps), whose free chunks hold
+//     stale pointers.
+// It may call a leaked block reachable when a stale word happens to point at
+// it, never the other way round.
 //
 // Runs once, on the exiting thread, after the program's own exit handlers.
 // Its memory comes from mmap and is returned. Never allocates from the heap.

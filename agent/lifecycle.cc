@@ -80,6 +80,7 @@ void ApplyFollowExecNaming(Options& options) {
     setenv("HEAPDRIFT_ROOT_PID", pid_text, 1);
     return;
   }
+  options.later_image = true;
   if (options.streams_to_socket() || std::strstr(options.output, "%p") != nullptr) return;
   size_t length = std::strlen(options.output);
   if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);

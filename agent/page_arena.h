@@ -18,4 +18,12 @@ void* RemapPages(void* address, size_t old_bytes, size_t new_bytes);
 // Bytes currently reserved through these functions: the agent's memory bound.
 uint64_t MappedBytes();
 
+// The agent's own mappings, which hold copies of every tracked block address:
+// the leak scan must never take them for the program's memory. Copies up to
+// `capacity` [begin, end) pairs into `regions` and returns how many.
+struct PageRegion {
+  uintptr_t begin, end;
+};
+size_t AgentRegions(PageRegion* regions, size_t capacity);
+
 }  // namespace heapdrift::agent

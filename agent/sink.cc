@@ -31,21 +31,26 @@ bool ExpandPid(const char* pattern, int pid, char* out, size_t out_size) {
   return true;
 }
 
-bool Sink::Open(const char* output) {
+bool Sink::Open(const char* output, bool keep_existing) {
   if (strncmp(output, "unix:", 5) == 0) return OpenSocket(output + 5);
   char path[sizeof(description_)];
   if (!ExpandPid(output, getpid(), path, sizeof(path))) {
     LogLine("output path too long; profiling disabled");
     return false;
   }
-  return OpenFile(path);
+  return OpenFile(path, keep_existing);
 }
 
-bool Sink::OpenFile(const char* path) {
+bool Sink::OpenFile(const char* path, bool keep_existing) {
   snprintf(description_, sizeof(description_), "%s", path);
-  fd_ = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_existing ? O_EXCL : O_TRUNC);
+  fd_ = open(path, flags, 0644);
+  for (int suffix = 1; fd_ < 0 && errno == EEXIST && suffix < 100; ++suffix) {
+    snprintf(description_, sizeof(description_), "%s.%d", path, suffix);
+    fd_ = open(description_, flags, 0644);
+  }
   if (fd_ < 0) {
-    LogLine("cannot write %s: %s; profiling disabled", path, strerror(errno));
+    LogLine("cannot write %s: %s; profiling disabled", description_, strerror(errno));
     return false;
   }
   return true;

@@ -12,8 +12,11 @@ namespace heapdrift::agent {
 class Sink {
  public:
   // Opens `output` (a path, or "unix:/path.sock"), expanding "%p" to the pid.
-  // Returns false, having logged why, when it cannot.
-  bool Open(const char* output);
+  // Returns false, having logged why, when it cannot. With `keep_existing`
+  // (a later program image of a followed process tree, which may have the
+  // pid of the image it replaced) an existing file is never overwritten:
+  // the name gets ".1", ".2", ... instead.
+  bool Open(const char* output, bool keep_existing = false);
 
   // Writes all bytes or fails; a socket write waits at most `timeout_ms` for
   // a stalled receiver before giving up.
@@ -23,7 +26,7 @@ class Sink {
   const char* description() const { return description_; }
 
  private:
-  bool OpenFile(const char* path);
+  bool OpenFile(const char* path, bool keep_existing);
   bool OpenSocket(const char* path);
   void Fail(const char* what, int error);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   heapdrift::cli::AddReportCommand(app, &exit_code);
   heapdrift::cli::AddDiffCommand(app, &exit_code);
   heapdrift::cli::AddExportCommand(app, &exit_code);
+  heapdrift::cli::AddCheckCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

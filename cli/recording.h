@@ -63,9 +63,11 @@ int ParseRecordPrefix(const char* data, size_t size, uint64_t* length);
 // Exit codes shared by every command (documented in README.md).
 enum ExitCode : int {
   kExitOk = 0,
+  kExitCannotRun = 1,     // heapdrift itself could not do its job (agent, output)
   kExitUsage = 2,
   kExitBadRecording = 3,
   kExitNewerFormat = 4,
+  kExitCheckFailed = 23,  // `check`: a process leaked or grew (LeakSanitizer's code)
 };
 int ExitCodeFor(ReadStatus status);
 

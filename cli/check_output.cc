@@ -1,0 +1,249 @@
+#include "check_output.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <cstring>
+
+#include "format.h"
+
+namespace heapdrift::cli {
+namespace {
+
+std::string Objects(double count) {
+  return fmt::format("{:.0f} {}", count, count == 1 ? "object" : "objects");
+}
+
+std::string EndingText(const ProcessCheck& process) {
+  switch (process.ending) {
+    case ProcessEnding::kExited:
+      return "exited";
+    case ProcessEnding::kReplacedByExec:
+      return "replaced itself by exec";
+    case ProcessEnding::kVanished:
+      return "left without running exit handlers (_exit, a crash or a kill)";
+  }
+  return "";
+}
+
+// Why a process passed without a leak check, or "" when it was checked.
+std::string UncheckedReason(const ProcessCheck& process) {
+  if (process.ending != ProcessEnding::kExited) return EndingText(process) + ": leaks not checked";
+  if (!process.exact) return "sampled run: leaks at exit need exact mode";
+  if (!process.leak_scan) return "the agent could not scan for leaks";
+  return "";
+}
+
+// The summary line of one process's leaks.
+std::string LeakSummary(const ProcessCheck& process) {
+  std::string text = process.leaked_objects == 0
+                         ? std::string("no definite leaks")
+                         : fmt::format("{} definitely leaked in {}",
+                                       HumanBytes(process.leaked_bytes),
+                                       Objects(process.leaked_objects));
+  text += fmt::format("; {} in {} still reachable", HumanBytes(process.reachable_bytes),
+                      Objects(process.reachable_objects));
+  double suppressed_bytes = 0, suppressed_objects = 0;
+  for (const SuppressedLeaks& suppressed : process.suppressed) {
+    suppressed_bytes += suppressed.bytes;
+    suppressed_objects += suppressed.objects;
+  }
+  if (suppressed_objects > 0) {
+    text += fmt::format("; {} in {} suppressed", HumanBytes(suppressed_bytes),
+                        Objects(suppressed_objects));
+  }
+  return text;
+}
+
+std::string FailureDetails(const ProcessCheck& process, const CheckOptions& options, size_t top) {
+  std::string text;
+  if (process.LeakFailed(options)) {
+    size_t shown = 0;
+    for (const LeakGroup& group : process.leaks) {
+      if (group.reachable && !options.include_reachable) continue;
+      if (shown++ == top) {
+        text += "  ...\n";
+        break;
+      }
+      text += fmt::format("  {} in {} {} at {}\n", HumanBytes(group.bytes), Objects(group.objects),
+                          group.reachable ? "still reachable" : "leaked", FrameTitle(group.site));
+      for (size_t frame = 1; frame < group.stack.size() && frame <= 8; ++frame) {
+        text += fmt::format("      {}{}\n", group.stack[frame].inlined ? "(inlined) " : "",
+                            FrameTitle(group.stack[frame]));
+      }
+    }
+  }
+  for (const GrowthFinding& growth : process.growth) {
+    text += fmt::format("  live memory grows {}/s (limit {}/s, {:.0f}% confidence, {} live) at {}\n",
+                        HumanBytes(growth.growth_bytes_per_sec), HumanBytes(*options.max_growth),
+                        100 * growth.confidence, HumanBytes(growth.live_bytes),
+                        FrameTitle(growth.site));
+    for (size_t frame = 1; frame < growth.stack.size() && frame <= 8; ++frame) {
+      text += fmt::format("      {}\n", FrameTitle(growth.stack[frame]));
+    }
+  }
+  return text;
+}
+
+nlohmann::json FrameJson(const symbolizer::Frame& frame) {
+  return {{"function", frame.function},
+          {"file", frame.file},
+          {"line", frame.line},
+          {"module", frame.module},
+          {"module_offset", frame.module_offset},
+          {"inlined", frame.inlined}};
+}
+
+nlohmann::json StackJson(const std::vector<symbolizer::Frame>& stack) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const symbolizer::Frame& frame : stack) frames.push_back(FrameJson(frame));
+  return frames;
+}
+
+std::string XmlEscape(std::string_view text) {
+  std::string escaped;
+  for (char c : text) {
+    switch (c) {
+      case '&': escaped += "&amp;"; break;
+      case '<': escaped += "&lt;"; break;
+      case '>': escaped += "&gt;"; break;
+      case '"': escaped += "&quot;"; break;
+      case '\'': escaped += "&apos;"; break;
+      default:
+        // XML 1.0 allows no other control characters, even escaped.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') escaped += c;
+    }
+  }
+  return escaped;
+}
+
+std::string ProcessTitle(const ProcessCheck& process) {
+  return fmt::format("pid {}: {}", process.pid, process.CommandLine());
+}
+
+}  // namespace
+
+void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& options, size_t top) {
+  for (const std::string& warning : run.warnings) fmt::print(out, "heapdrift: warning: {}\n", warning);
+  for (const ProcessCheck& process : run.processes) {
+    bool failed = process.Failed(options);
+    fmt::print(out, "{} {}\n", failed ? "FAIL" : "ok  ", ProcessTitle(process));
+    std::string unchecked = UncheckedReason(process);
+    fmt::print(out, "  {}\n", unchecked.empty() ? LeakSummary(process) : unchecked);
+    if (failed) fmt::print(out, "{}", FailureDetails(process, options, top));
+    for (const SuppressedLeaks& suppressed : process.suppressed) {
+      fmt::print(out, "  suppressed {} in {} by leak:{} ({})\n", HumanBytes(suppressed.bytes),
+                 Objects(suppressed.objects), suppressed.rule->pattern, suppressed.rule->origin);
+    }
+    for (const std::string& warning : process.warnings) fmt::print(out, "  warning: {}\n", warning);
+  }
+  if (run.command_signal != 0) {
+    const char* name = sigabbrev_np(run.command_signal);
+    fmt::print(out, "heapdrift check: the program crashed: killed by signal {} (SIG{})\n",
+               run.command_signal, name != nullptr ? name : "?");
+  }
+  size_t failed = run.FailedProcesses(options);
+  fmt::print(out, "heapdrift check: {}: {} of {} processes leaked or grew{}\n",
+             failed > 0 ? "FAILED" : "passed", failed > 0 ? std::to_string(failed) : "none",
+             run.processes.size(),
+             options.max_leak_bytes > 0
+                 ? fmt::format(" (more than {} leaked)", HumanBytes(options.max_leak_bytes))
+                 : "");
+}
+
+nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int exit_code) {
+  nlohmann::json processes = nlohmann::json::array();
+  for (const ProcessCheck& process : run.processes) {
+    nlohmann::json leaks = nlohmann::json::array();
+    for (const LeakGroup& group : process.leaks) {
+      nlohmann::json entry = FrameJson(group.site);
+      entry["kind"] = group.reachable ? "reachable" : "leaked";
+      entry["bytes"] = group.bytes;
+      entry["objects"] = group.objects;
+      entry["stack"] = StackJson(group.stack);
+      leaks.push_back(std::move(entry));
+    }
+    nlohmann::json suppressed = nlohmann::json::array();
+    for (const SuppressedLeaks& total : process.suppressed) {
+      suppressed.push_back({{"pattern", total.rule->pattern},
+                            {"origin", total.rule->origin},
+                            {"bytes", total.bytes},
+                            {"objects", total.objects}});
+    }
+    nlohmann::json growth = nlohmann::json::array();
+    for (const GrowthFinding& finding : process.growth) {
+      nlohmann::json entry = FrameJson(finding.site);
+      entry["growth_bytes_per_sec"] = finding.growth_bytes_per_sec;
+      entry["confidence"] = finding.confidence;
+      entry["live_bytes"] = finding.live_bytes;
+      entry["stack"] = StackJson(finding.stack);
+      growth.push_back(std::move(entry));
+    }
+    std::string unchecked = UncheckedReason(process);
+    processes.push_back({{"pid", process.pid},
+                         {"command_line", process.command_line},
+                         {"ending", EndingText(process)},
+                         {"leaks_checked", unchecked.empty()},
+                         {"failed", process.Failed(options)},
+                         {"seconds", process.seconds},
+                         {"leaked_bytes", process.leaked_bytes},
+                         {"leaked_objects", process.leaked_objects},
+                         {"reachable_bytes", process.reachable_bytes},
+                         {"reachable_objects", process.reachable_objects},
+                         {"leaks", std::move(leaks)},
+                         {"suppressed", std::move(suppressed)},
+                         {"growth", std::move(growth)},
+                         {"warnings", process.warnings}});
+  }
+  return {{"command", run.command},
+          {"passed", run.FailedProcesses(options) == 0},
+          {"exit_code", exit_code},
+          {"command_exit_code", run.command_exit_code},
+          {"command_signal", run.command_signal},
+          {"include_reachable", options.include_reachable},
+          {"max_leak_bytes", options.max_leak_bytes},
+          {"max_growth_bytes_per_sec",
+           options.max_growth ? nlohmann::json(*options.max_growth) : nlohmann::json(nullptr)},
+          {"processes", std::move(processes)},
+          {"warnings", run.warnings}};
+}
+
+std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {
+  size_t failures = run.FailedProcesses(options), skipped = 0;
+  std::string cases;
+  for (const ProcessCheck& process : run.processes) {
+    std::string unchecked = UncheckedReason(process);
+    cases += fmt::format("    <testcase classname=\"heapdrift.check\" name=\"{}\" time=\"{:.3f}\">\n",
+                         XmlEscape(ProcessTitle(process)), process.seconds);
+    if (process.Failed(options)) {
+      std::string message = process.LeakFailed(options)
+                                ? fmt::format("{} leaked in {}", HumanBytes(process.FailingBytes(options)),
+                                              Objects(process.leaked_objects +
+                                                      (options.include_reachable
+                                                           ? process.reachable_objects
+                                                           : 0)))
+                                : fmt::format("{} call sites grow faster than {}/s",
+                                              process.growth.size(), HumanBytes(*options.max_growth));
+      cases += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
+                           process.LeakFailed(options) ? "leak" : "growth", XmlEscape(message),
+                           XmlEscape(LeakSummary(process) + "\n" +
+                                     FailureDetails(process, options, 100)));
+    } else if (!unchecked.empty() && process.growth.empty() && !options.max_growth) {
+      ++skipped;
+      cases += fmt::format("      <skipped message=\"{}\"/>\n", XmlEscape(unchecked));
+    } else {
+      cases += fmt::format("      <system-out>{}</system-out>\n",
+                           XmlEscape(unchecked.empty() ? LeakSummary(process) : unchecked));
+    }
+    cases += "    </testcase>\n";
+  }
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"heapdrift check\" tests=\"{0}\" failures=\"{1}\" errors=\"0\" "
+      "skipped=\"{2}\">\n"
+      "  <testsuite name=\"heapdrift check\" tests=\"{0}\" failures=\"{1}\" errors=\"0\" "
+      "skipped=\"{2}\">\n{3}  </testsuite>\n</testsuites>\n",
+      run.processes.size(), failures, skipped, cases);
+}
+
+}  // namespace heapdrift::cli

@@ -1,0 +1,282 @@
+// heapdrift check: runs a command (and every program it starts) under the
+// agent in exact mode and fails when a process leaks at exit or a call site
+// grows too fast. Meant for CI: one line, an exit code, JSON and JUnit.
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "agent_locator.h"
+#include "check_output.h"
+#include "child_process.h"
+#include "commands.h"
+#include "leak_check.h"
+#include "recording.h"
+#include "suppressions.h"
+
+namespace heapdrift::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Settings {
+  uint64_t sample_bytes = 1;
+  uint64_t interval_ms = 0;
+  bool include_reachable = false;
+  uint64_t max_leak_bytes = 0;
+  uint64_t max_growth = 0;
+  bool growth_given = false;
+  std::vector<std::string> suppression_files;
+  bool no_builtin_suppressions = false;
+  std::string json_path, junit_path, recordings_dir;
+  std::vector<std::string> wrappers;
+  std::string debug_paths;
+  size_t top = 5;
+  std::vector<std::string> command;
+};
+
+bool LoadSuppressions(const Settings& settings, std::vector<Suppression>* out,
+                      std::string* error) {
+  for (const std::string& path : settings.suppression_files) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream text;
+    if (file) text << file.rdbuf();
+    if (!file || fs::is_directory(path) || file.bad()) {
+      *error = fmt::format("cannot read suppressions file {}: {}", path,
+                           fs::is_directory(path) ? "is a directory" : std::strerror(errno));
+      return false;
+    }
+    if (!ParseSuppressions(text.str(), path, out, error)) return false;
+  }
+  if (!settings.no_builtin_suppressions) {
+    const std::vector<Suppression>& builtins = BuiltinSuppressions();
+    out->insert(out->end(), builtins.begin(), builtins.end());
+  }
+  return true;
+}
+
+// Fails early, before the program runs, if a report could not be written.
+bool CanWrite(const std::string& path, std::string* error) {
+  if (path.empty()) return true;
+  std::ofstream probe(path, std::ios::app);
+  if (!probe) {
+    *error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) {
+    std::fprintf(stderr, "heapdrift: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+// Where the recordings go: the directory the user asked to keep, or a fresh
+// temporary one removed at the end.
+class RecordingsDir {
+ public:
+  bool Create(const std::string& keep, std::string* error) {
+    if (!keep.empty()) {
+      std::error_code code;
+      fs::create_directories(keep, code);
+      path_ = fs::absolute(keep, code).string();
+      if (code || !fs::is_directory(path_)) {
+        *error = fmt::format("cannot create {}: {}", keep, code ? code.message() : "not a directory");
+        return false;
+      }
+      return true;
+    }
+    std::string pattern = (fs::temp_directory_path() / "heapdrift-check-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      *error = fmt::format("cannot create a temporary directory: {}", std::strerror(errno));
+      return false;
+    }
+    path_ = pattern;
+    temporary_ = true;
+    return true;
+  }
+  ~RecordingsDir() {
+    std::error_code ignored;
+    if (temporary_) fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool temporary_ = false;
+};
+
+// Every recording of the run, checked, in the order the processes started. A
+// pid with several recordings exec'd: all but its last image were replaced.
+void CheckRecordings(const std::string& dir, const CheckOptions& options, CheckRun* run) {
+  struct Loaded {
+    uint64_t start;
+    std::string path;
+    ProcessCheck check;
+  };
+  std::vector<Loaded> loaded;
+  std::error_code code;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, code)) {
+    // <pid>.rec, or <pid>.rec.N from a program exec'd in place of another.
+    if (!entry.is_regular_file()) continue;
+    Recording recording;
+    ReadResult result = ReadRecording(entry.path().string(), &recording);
+    if (result.status != ReadStatus::kOk) {
+      run->warnings.push_back(result.message);
+      continue;
+    }
+    ProcessCheck check = CheckRecording(recording, options);
+    for (const std::string& warning : result.warnings) check.warnings.push_back(warning);
+    loaded.push_back({recording.header.start_clock_ns(), entry.path().string(), std::move(check)});
+  }
+  std::sort(loaded.begin(), loaded.end(),
+            [](const Loaded& a, const Loaded& b) { return a.start < b.start; });
+  std::map<uint32_t, size_t> last_image;
+  for (size_t i = 0; i < loaded.size(); ++i) last_image[loaded[i].check.pid] = i;
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    ProcessCheck& check = loaded[i].check;
+    if (check.ending == ProcessEnding::kVanished) {
+      if (last_image[check.pid] != i) check.ending = ProcessEnding::kReplacedByExec;
+      // The reader's "no final snapshot" warning says what the ending does.
+      std::erase_if(check.warnings, [](const std::string& warning) {
+        return warning.find("final snapshot") != std::string::npos;
+      });
+    }
+    run->processes.push_back(std::move(check));
+  }
+}
+
+}  // namespace
+
+void AddCheckCommand(CLI::App& app, int* exit_code) {
+  auto settings = std::make_shared<Settings>();
+  CLI::App* check = app.add_subcommand(
+      "check", "Run a command under the agent and fail if a process leaks or grows");
+  check->footer(
+      "Examples:\n"
+      "  heapdrift check -- ./unit_tests\n"
+      "  heapdrift check --junit leaks.xml -- meson test -C build\n"
+      "  heapdrift check --sample-bytes 65536 --max-growth 100KiB -- ./stress --minutes 10\n"
+      "Exit code: the command's own when non-zero (128+N if signal N ended it); otherwise 0\n"
+      "when clean and 23 when a process leaked or grew; 2 bad options or suppressions;\n"
+      "1 when heapdrift could not run or write its reports; 127/126 program not found/runnable.");
+  check->add_option("--sample-bytes", settings->sample_bytes,
+                    "Sample instead of recording every allocation (for long runs; leaks at exit "
+                    "are then not checked, only --max-growth)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  check->add_option("--interval-ms", settings->interval_ms, "Milliseconds between snapshots")
+      ->check(CLI::Range(10, 3600000));
+  check->add_flag("--include-reachable", settings->include_reachable,
+                  "Fail on blocks still reachable at exit too, not only definitely leaked ones");
+  check->add_option("--max-leak-bytes", settings->max_leak_bytes,
+                    "Fail only when a process leaks more than this (e.g. 4KiB; default 0)")
+      ->transform(CLI::AsSizeValue(false));
+  check->add_option("--max-growth", settings->max_growth,
+                    "Fail when a call site's live memory grows faster than this many bytes per "
+                    "second over the run (e.g. 100KiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->each([settings](const std::string&) { settings->growth_given = true; });
+  check->add_option("--suppressions", settings->suppression_files,
+                    "File of leak:PATTERN lines (LeakSanitizer syntax); may be repeated");
+  check->add_flag("--no-builtin-suppressions", settings->no_builtin_suppressions,
+                  "Also report the runtime's and loader's one-time allocations");
+  check->add_option("--json", settings->json_path, "Write every finding as JSON to this file");
+  check->add_option("--junit", settings->junit_path,
+                    "Write JUnit XML (one test case per process) to this file");
+  check->add_option("--recordings", settings->recordings_dir,
+                    "Keep each process's recording in this directory (<pid>.rec)");
+  check->add_option("--top", settings->top, "Leaking call sites shown per process")
+      ->check(CLI::PositiveNumber);
+  check->add_option("--wrapper", settings->wrappers,
+                    "A function of yours that wraps malloc (skipped when naming call sites)");
+  check->add_option("--debug-dir", settings->debug_paths,
+                    "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
+  check->add_option("command", settings->command, "Program and its arguments (after --)")
+      ->required();
+  check->callback([settings, exit_code] {
+    CheckOptions options;
+    options.include_reachable = settings->include_reachable;
+    options.max_leak_bytes = static_cast<double>(settings->max_leak_bytes);
+    if (settings->growth_given) options.max_growth = static_cast<double>(settings->max_growth);
+    options.wrappers = settings->wrappers;
+    options.debug_paths = settings->debug_paths;
+    std::string error;
+    if (!LoadSuppressions(*settings, &options.suppressions, &error)) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = kExitUsage;
+      return;
+    }
+    std::optional<std::string> agent = LocateAgent(&error);
+    RecordingsDir recordings;
+    if (!agent || !CanWrite(settings->json_path, &error) ||
+        !CanWrite(settings->junit_path, &error) ||
+        !recordings.Create(settings->recordings_dir, &error)) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = kExitCannotRun;
+      return;
+    }
+
+    std::vector<std::pair<std::string, std::string>> env;
+    const char* preload = std::getenv("LD_PRELOAD");
+    env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
+    env.emplace_back("HEAPDRIFT_OUTPUT", recordings.path() + "/%p.rec");
+    env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
+    env.emplace_back("HEAPDRIFT_LEAK_SCAN", settings->sample_bytes == 1 ? "1" : "0");
+    env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
+    if (settings->interval_ms != 0) {
+      env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
+    }
+    unsetenv("HEAPDRIFT_ROOT_PID");  // this tree is a new one, even under another check
+    ChildResult result = RunChild(settings->command, env);
+    if (!result.started) {
+      std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());
+      *exit_code = ExitCodeForStartFailure(result);
+      return;
+    }
+
+    CheckRun run;
+    run.command = settings->command;
+    run.command_exit_code = result.exit_code;
+    run.command_signal = result.signal;
+    CheckRecordings(recordings.path(), options, &run);
+    if (run.processes.empty()) {
+      run.warnings.push_back(
+          "no process wrote a recording: the agent cannot be preloaded into statically linked "
+          "or set-user-ID programs");
+    }
+    if (settings->sample_bytes != 1 && !options.max_growth) {
+      run.warnings.push_back("with --sample-bytes only --max-growth is checked, and it was not given");
+    }
+    PrintCheckText(stderr, run, options, settings->top);
+
+    *exit_code = result.exit_code != 0           ? result.exit_code
+                 : run.FailedProcesses(options) ? kExitCheckFailed
+                 : run.processes.empty()        ? kExitCannotRun
+                                                : kExitOk;
+    if (!settings->json_path.empty() &&
+        !WriteFile(settings->json_path, CheckJson(run, options, *exit_code).dump(2) + "\n")) {
+      if (*exit_code == kExitOk) *exit_code = kExitCannotRun;
+    }
+    if (!settings->junit_path.empty() &&
+        !WriteFile(settings->junit_path, CheckJunit(run, options))) {
+      if (*exit_code == kExitOk) *exit_code = kExitCannotRun;
+    }
+  });
+}
+
+}  // namespace heapdrift::cli
