@@ -143,11 +143,14 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
                run.command_signal, name != nullptr ? name : "?");
   }
   size_t failed = run.FailedProcesses(options);
-  fmt::print(out, "heapdrift check: {}: {} of {} processes leaked or grew{}\n",
-             failed > 0 ? "FAILED" : "passed", failed > 0 ? std::to_string(failed) : "none",
-             run.processes.size(),
+  std::string verdict = failed > 0 ? "FAILED" : run.command_exit_code != 0 ? "command failed" : "passed";
+  fmt::print(out, "heapdrift check: {}: {} of {} processes leaked or grew{}{}\n", verdict,
+             failed > 0 ? std::to_string(failed) : "none", run.processes.size(),
              options.max_leak_bytes > 0
                  ? fmt::format(" (more than {} leaked)", HumanBytes(options.max_leak_bytes))
+                 : "",
+             run.command_exit_code != 0
+                 ? fmt::format("; the command exited with {}", run.command_exit_code)
                  : "");
 }
 

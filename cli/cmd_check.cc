@@ -241,6 +241,9 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     if (settings->interval_ms != 0) {
       env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
     }
+    // Perl frees nothing at exit unless asked to: ask, so that the perl
+    // scripts a build or test runner calls do not drown the report.
+    if (std::getenv("PERL_DESTRUCT_LEVEL") == nullptr) env.emplace_back("PERL_DESTRUCT_LEVEL", "2");
     unsetenv("HEAPDRIFT_ROOT_PID");  // this tree is a new one, even under another check
     ChildResult result = RunChild(settings->command, env);
     if (!result.started) {

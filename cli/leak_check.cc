@@ -46,12 +46,20 @@ void CheckLeaks(const Recording& recording, const CheckOptions& options, Process
     double leaked_objects = static_cast<double>(leak.leaked_objects());
     double reachable_bytes = static_cast<double>(leak.reachable_bytes());
     double reachable_objects = static_cast<double>(leak.reachable_objects());
-    if (const Suppression* rule = FindSuppression(options.suppressions, resolved.frames)) {
+    // Suppressions apply to what would fail the check: definitely leaked
+    // blocks, and reachable ones only when those fail too.
+    const Suppression* rule = FindSuppression(options.suppressions, resolved.frames);
+    if (rule != nullptr) {
       SuppressedLeaks& total = suppressed[rule];
       total.rule = rule;
-      total.bytes += leaked_bytes + reachable_bytes;
-      total.objects += leaked_objects + reachable_objects;
-      continue;
+      total.bytes += leaked_bytes;
+      total.objects += leaked_objects;
+      leaked_bytes = leaked_objects = 0;
+      if (options.include_reachable) {
+        total.bytes += reachable_bytes;
+        total.objects += reachable_objects;
+        reachable_bytes = reachable_objects = 0;
+      }
     }
     if (leaked_objects > 0) AddToGroup(leaked, resolved, leaked_bytes, leaked_objects);
     if (reachable_objects > 0) AddToGroup(reachable, resolved, reachable_bytes, reachable_objects);
@@ -71,7 +79,9 @@ void CheckLeaks(const Recording& recording, const CheckOptions& options, Process
   std::sort(reachable_groups.begin(), reachable_groups.end(), by_bytes);
   check->leaks = std::move(leaked_groups);
   check->leaks.insert(check->leaks.end(), reachable_groups.begin(), reachable_groups.end());
-  for (auto& [rule, total] : suppressed) check->suppressed.push_back(total);
+  for (auto& [rule, total] : suppressed) {
+    if (total.objects > 0) check->suppressed.push_back(total);
+  }
   std::sort(check->suppressed.begin(), check->suppressed.end(),
             [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
   for (const std::string& warning : resolver.warnings()) check->warnings.push_back(warning);
