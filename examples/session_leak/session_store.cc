@@ -4,6 +4,10 @@
 
 namespace shop {
 
+SessionStore::~SessionStore() {
+  for (auto& [id, session] : sessions_) delete session;
+}
+
 Session* SessionStore::CreateSession(const std::string& user) {
   auto* session = new Session;
   session->user = user;

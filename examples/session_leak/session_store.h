@@ -36,6 +36,9 @@ class SessionStore {
  public:
   // `fixed`: expire every session correctly (the patched build).
   SessionStore(std::chrono::milliseconds ttl, bool fixed) : ttl_(ttl), fixed_(fixed) {}
+  // Frees the sessions still open at shutdown (the leaked ones are gone
+  // from the map: that is the bug).
+  ~SessionStore();
 
   Session* CreateSession(const std::string& user);
   void AddToCart(Session* session, uint64_t product_id, uint32_t quantity);

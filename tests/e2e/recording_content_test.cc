@@ -120,6 +120,9 @@ TEST(RecordingContent, TheExitScanTellsLeakedFromReachableBlocks) {
   EXPECT_EQ(by_size[3333], std::make_pair(uint64_t{0}, uint64_t{1})) << "held through a block";
   EXPECT_EQ(by_size[4444], std::make_pair(uint64_t{0}, uint64_t{1})) << "held by thread-local storage";
   EXPECT_EQ(by_size.count(5555), 0u) << "freed blocks are not live";
+  EXPECT_EQ(by_size[6666], std::make_pair(uint64_t{0}, uint64_t{1})) << "held from an mmap arena";
+  EXPECT_EQ(by_size[7777], std::make_pair(uint64_t{0}, uint64_t{1})) << "on a running thread's stack";
+  EXPECT_EQ(by_size[8888], std::make_pair(uint64_t{0}, uint64_t{1})) << "in its thread-local storage";
 }
 
 TEST(RecordingContent, TheExitScanNeedsExactMode) {

@@ -1,10 +1,16 @@
 /* One block of each kind at exit, each of a size nothing else allocates:
  * 1111 bytes leaked (its last pointer dropped), 2224 bytes held by a global,
  * 3333 bytes reachable only through the 2224-byte block, 4444 bytes held by
- * a thread-local variable, and 5555 bytes freed. */
+ * a thread-local variable, 5555 bytes freed; and, as language runtimes and
+ * servers do, 6666 bytes held only from memory taken straight from mmap (a
+ * pool's arena), 7777 bytes only on the stack of a thread still running at
+ * exit and 8888 bytes in that thread's thread-local storage. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct Holder {
   void* next;
@@ -37,6 +43,32 @@ __attribute__((noinline)) static void Keep(void) {
   t_kept = malloc(4444);
 }
 
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_ready = PTHREAD_COND_INITIALIZER;
+static int g_worker_ready;
+
+static void* Worker(void* unused) {
+  (void)unused;
+  void* volatile on_stack = malloc(7777);
+  t_kept = malloc(8888);
+  pthread_mutex_lock(&g_lock);
+  g_worker_ready = 1;
+  pthread_cond_signal(&g_ready);
+  pthread_mutex_unlock(&g_lock);
+  for (;;) pause();  /* still running when main exits */
+  return on_stack;
+}
+
+__attribute__((noinline)) static void KeepInArenaAndThread(void) {
+  void** arena = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  arena[4096] = malloc(6666);
+  pthread_t worker;
+  pthread_create(&worker, NULL, Worker, NULL);
+  pthread_mutex_lock(&g_lock);
+  while (!g_worker_ready) pthread_cond_wait(&g_ready, &g_lock);
+  pthread_mutex_unlock(&g_lock);
+}
+
 __attribute__((noinline)) static void Churn(void) {
   char* volatile block = malloc(5555);
   free(block);
@@ -45,6 +77,7 @@ __attribute__((noinline)) static void Churn(void) {
 int main(void) {
   LeakDeep();
   Keep();
+  KeepInArenaAndThread();
   Churn();
   printf("done %d\n", g_holder != NULL && g_holder->next != NULL && t_kept != NULL);
   return 0;

@@ -1,0 +1,64 @@
+#include "check_output.h"
+
+#include <gtest/gtest.h>
+
+namespace heapdrift::cli {
+namespace {
+
+ProcessCheck Process(uint32_t pid, std::vector<std::string> command, double leaked_bytes) {
+  ProcessCheck process;
+  process.pid = pid;
+  process.command_line = std::move(command);
+  process.ending = ProcessEnding::kExited;
+  process.leak_scan = true;
+  process.leaked_bytes = leaked_bytes;
+  process.leaked_objects = leaked_bytes > 0 ? 2 : 0;
+  if (leaked_bytes > 0) {
+    LeakGroup group;
+    group.site = {"Parse<int>(char const*)", "src/parse.cc", 7, "/app/t", 0x1234, false};
+    group.stack = {group.site};
+    group.bytes = leaked_bytes;
+    group.objects = 2;
+    process.leaks.push_back(group);
+  }
+  return process;
+}
+
+TEST(CheckJunit, OneTestCasePerProcessEscapedAndFailedWhenItLeaked) {
+  CheckRun run;
+  run.processes.push_back(Process(10, {"./a", "--name=<x & \"y\">"}, 0));
+  run.processes.push_back(Process(11, {"./b"}, 96));
+  ProcessCheck replaced = Process(12, {"sh"}, 0);
+  replaced.ending = ProcessEnding::kReplacedByExec;
+  run.processes.push_back(replaced);
+  CheckOptions options;
+  std::string xml = CheckJunit(run, options);
+  EXPECT_NE(xml.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("name=\"pid 10: ./a --name=&lt;x &amp; &quot;y&quot;&gt;\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<failure type=\"leak\" message=\"96 B leaked in 2 objects\">"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("Parse&lt;int&gt;"), std::string::npos);
+  EXPECT_NE(xml.find("<skipped message=\"replaced itself by exec: leaks not checked\"/>"),
+            std::string::npos);
+}
+
+TEST(CheckJson, HoldsEveryFindingAndTheVerdict) {
+  CheckRun run;
+  run.command = {"./b"};
+  run.processes.push_back(Process(11, {"./b"}, 96));
+  CheckOptions options;
+  options.max_leak_bytes = 100;  // 96 bytes: under the limit
+  nlohmann::json json = CheckJson(run, options, 0);
+  EXPECT_TRUE(json["passed"].get<bool>());
+  EXPECT_EQ(json["processes"][0]["leaks"][0]["line"], 7);
+  EXPECT_EQ(json["processes"][0]["leaks"][0]["function"], "Parse<int>(char const*)");
+  options.max_leak_bytes = 0;
+  EXPECT_FALSE(CheckJson(run, options, 23)["passed"].get<bool>());
+}
+
+}  // namespace
+}  // namespace heapdrift::cli

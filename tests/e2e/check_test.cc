@@ -1,0 +1,298 @@
+// heapdrift check end to end: real programs, real process trees (a shell,
+// GoogleTest, meson test, Debian's python3 and sqlite3), the verdict, the
+// exit code and the JSON and JUnit reports.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "paths.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+constexpr int kCheckFailed = 23;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+std::string Example(const char* name) { return std::string(kExamplesDir) + "/" + name; }
+
+struct CheckResult {
+  ProcessResult process;
+  nlohmann::json report;  // the --json file
+  std::string junit;      // the --junit file
+};
+
+CheckResult Check(const TempDir& dir, std::vector<std::string> options,
+                  const std::vector<std::string>& command, int timeout_sec = 240) {
+  std::vector<std::string> argv = {kCliPath, "check", "--json", dir.File("check.json"),
+                                   "--junit", dir.File("check.xml")};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  CheckResult result;
+  result.process = RunProcess(argv, {}, timeout_sec);
+  std::string json = ReadFile(dir.File("check.json"));
+  if (!json.empty()) result.report = nlohmann::json::parse(json);
+  result.junit = ReadFile(dir.File("check.xml"));
+  return result;
+}
+
+std::vector<nlohmann::json> FailedProcesses(const nlohmann::json& report) {
+  std::vector<nlohmann::json> failed;
+  for (const auto& process : report["processes"]) {
+    if (process["failed"].get<bool>()) failed.push_back(process);
+  }
+  return failed;
+}
+
+// Line of the first line of `file` containing `text` (1-based), 0 if none.
+int LineOf(const std::string& file, const std::string& text) {
+  std::ifstream in(file);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find(text) != std::string::npos) return number;
+  }
+  return 0;
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(Check, ALeakOnAnErrorPathFailsNamingTheFunctionAndLine) {
+  TempDir dir;
+  CheckResult result = Check(dir, {}, {Example("request_parser")});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  EXPECT_EQ(result.process.out, "150 parsed, 50 rejected\n");  // the program's own output
+  ASSERT_EQ(result.report["processes"].size(), 1u);
+  const nlohmann::json& process = result.report["processes"][0];
+  EXPECT_TRUE(process["failed"].get<bool>());
+  EXPECT_EQ(process["leaked_objects"].get<double>(), 50);  // one Request per malformed one
+  const nlohmann::json& leak = process["leaks"][0];
+  EXPECT_EQ(leak["kind"], "leaked");
+  EXPECT_NE(leak["function"].get<std::string>().find("ParseRequest"), std::string::npos);
+  std::string source = std::string(kSourceDir) + "/examples/request_parser/request.cc";
+  EXPECT_EQ(leak["line"].get<int>(), LineOf(source, "the leaked allocation"));
+  EXPECT_NE(leak["file"].get<std::string>().find("request_parser/request.cc"), std::string::npos);
+  EXPECT_NE(result.process.err.find("leaked at ParseRequest(...) (request_parser/request.cc:"),
+            std::string::npos)
+      << result.process.err;
+}
+
+TEST(Check, TheFixedProgramPassesAndItsOneTimeGlobalsAreOnlyReachable) {
+  TempDir dir;
+  CheckResult result = Check(dir, {}, {Example("request_parser"), "--fixed"});
+  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+  EXPECT_TRUE(result.report["passed"].get<bool>());
+  const nlohmann::json& process = result.report["processes"][0];
+  EXPECT_EQ(process["leaked_objects"].get<double>(), 0);
+  // The method table (a map and its three nodes) and the recent paths.
+  EXPECT_GE(process["reachable_objects"].get<double>(), 5);
+  EXPECT_NE(result.process.err.find("passed"), std::string::npos);
+}
+
+TEST(Check, ReachableBlocksFailOnlyWhenAskedTo) {
+  TempDir dir;
+  CheckResult result = Check(dir, {"--include-reachable"}, {Example("request_parser"), "--fixed"});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  EXPECT_NE(result.process.err.find("still reachable at"), std::string::npos) << result.process.err;
+}
+
+TEST(Check, LeaksUpToTheLimitPass) {
+  TempDir dir;
+  // 50 leaked Requests of under 100 bytes each.
+  EXPECT_EQ(Check(dir, {"--max-leak-bytes", "8KiB"}, {Example("request_parser")}).process.exit_code,
+            0);
+  EXPECT_EQ(Check(dir, {"--max-leak-bytes", "1KiB"}, {Example("request_parser")}).process.exit_code,
+            kCheckFailed);
+}
+
+TEST(Check, ASuppressionsFileHidesTheLeakAndTheSummaryCountsIt) {
+  TempDir dir;
+  std::ofstream(dir.File("supp.txt")) << "# known: fixed in the next release\n\nleak:ParseRequest\n";
+  CheckResult result = Check(dir, {"--suppressions", dir.File("supp.txt")},
+                             {Example("request_parser")});
+  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+  const nlohmann::json& suppressed = result.report["processes"][0]["suppressed"];
+  ASSERT_EQ(suppressed.size(), 1u);
+  EXPECT_EQ(suppressed[0]["objects"].get<double>(), 50);
+  EXPECT_EQ(suppressed[0]["origin"], dir.File("supp.txt") + ":3");
+  EXPECT_NE(result.process.err.find("suppressed"), std::string::npos);
+}
+
+TEST(Check, AGoogleTestBinaryWithOneLeakingTestFailsAndNamesIt) {
+  TempDir dir;
+  CheckResult result = Check(dir, {}, {Host("gtest_leaky")});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  ASSERT_EQ(FailedProcesses(result.report).size(), 1u);
+  for (const auto& leak : result.report["processes"][0]["leaks"]) {
+    if (leak["kind"] != "leaked") continue;
+    EXPECT_NE(leak["function"].get<std::string>().find("Cache_ForgetsAnEntry_Test::TestBody"),
+              std::string::npos)
+        << leak.dump();
+  }
+  EXPECT_NE(result.process.err.find("Cache_ForgetsAnEntry_Test"), std::string::npos);
+}
+
+TEST(Check, MesonTestOverAProjectNamesExactlyTheLeakingExecutable) {
+  TempDir dir;
+  std::string build = dir.File("build");
+  ProcessResult setup = RunProcess({"meson", "setup", build, kDataDir + std::string("/check_project")});
+  ASSERT_EQ(setup.exit_code, 0) << setup.out << setup.err;
+  ProcessResult compile = RunProcess({"ninja", "-C", build});
+  ASSERT_EQ(compile.exit_code, 0) << compile.out << compile.err;
+  CheckResult result = Check(dir, {}, {"meson", "test", "-C", build, "--no-rebuild"});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  std::vector<nlohmann::json> failed = FailedProcesses(result.report);
+  ASSERT_EQ(failed.size(), 1u) << result.process.err;
+  EXPECT_EQ(failed[0]["command_line"][0], build + "/leaky_test");
+  EXPECT_EQ(failed[0]["leaks"][0]["function"], "MakeList");
+  // The runner (python3) and the three tests were each checked.
+  std::vector<std::string> programs;
+  for (const auto& process : result.report["processes"]) {
+    programs.push_back(process["command_line"][0]);
+  }
+  for (const char* test : {"/parse_test", "/leaky_test", "/sort_test"}) {
+    EXPECT_EQ(std::count(programs.begin(), programs.end(), build + test), 1) << test;
+  }
+  // JUnit: a test case per process, one failure.
+  EXPECT_EQ(Count(result.junit, "<testcase "), result.report["processes"].size());
+  EXPECT_EQ(Count(result.junit, "<failure "), 1u);
+  EXPECT_NE(result.junit.find("failures=\"1\""), std::string::npos) << result.junit;
+}
+
+TEST(Check, AShellThatExecsTheProgramIsFollowedIntoIt) {
+  TempDir dir;
+  CheckResult result =
+      Check(dir, {}, {"sh", "-c", "exec " + Example("request_parser")});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  ASSERT_EQ(result.report["processes"].size(), 2u) << result.process.err;
+  const nlohmann::json& shell = result.report["processes"][0];
+  const nlohmann::json& program = result.report["processes"][1];
+  EXPECT_EQ(shell["pid"], program["pid"]);  // one process, two images
+  EXPECT_EQ(shell["ending"], "replaced itself by exec");
+  EXPECT_TRUE(program["failed"].get<bool>());
+}
+
+TEST(Check, TheSessionLeakFailsOnGrowthAndTheFixedServerPasses) {
+  TempDir dir;
+  std::vector<std::string> options = {"--max-growth", "100KiB", "--interval-ms", "250"};
+  CheckResult leaky = Check(dir, options, {Example("session_leak"), "--duration-sec", "6"});
+  EXPECT_EQ(leaky.process.exit_code, kCheckFailed) << leaky.process.err;
+  const nlohmann::json& growth = leaky.report["processes"][0]["growth"];
+  ASSERT_EQ(growth.size(), 1u) << leaky.process.err;
+  EXPECT_NE(growth[0]["function"].get<std::string>().find("SessionStore::CreateSession"),
+            std::string::npos);
+  EXPECT_GT(growth[0]["growth_bytes_per_sec"].get<double>(), 100 * 1024);
+
+  CheckResult fixed =
+      Check(dir, options, {Example("session_leak"), "--duration-sec", "6", "--fixed"});
+  EXPECT_EQ(fixed.process.exit_code, 0) << fixed.process.err;
+  EXPECT_TRUE(fixed.report["processes"][0]["growth"].empty());
+}
+
+TEST(Check, ASampledRunChecksGrowthOnly) {
+  TempDir dir;
+  CheckResult result =
+      Check(dir, {"--sample-bytes", "65536", "--max-growth", "100KiB", "--interval-ms", "250"},
+            {Example("session_leak"), "--duration-sec", "6"});
+  EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
+  const nlohmann::json& process = result.report["processes"][0];
+  EXPECT_FALSE(process["leaks_checked"].get<bool>());
+  EXPECT_EQ(process["growth"].size(), 1u);
+  EXPECT_NE(result.process.err.find("leaks at exit need exact mode"), std::string::npos);
+}
+
+TEST(Check, DebianPython3AndSqlite3PassWithTheBuiltInSuppressions) {
+  TempDir dir;
+  CheckResult python = Check(
+      dir, {},
+      {"/usr/bin/python3", "-c",
+       "import json, sqlite3, collections\n"
+       "rows = [{'id': i, 'name': str(i) * 3} for i in range(20000)]\n"
+       "db = sqlite3.connect(':memory:')\n"
+       "db.execute('create table t(id, name)')\n"
+       "db.executemany('insert into t values (:id, :name)', rows)\n"
+       "print(len(json.dumps(rows)), db.execute('select count(*) from t').fetchone()[0])\n"});
+  EXPECT_EQ(python.process.exit_code, 0) << python.process.err;
+  EXPECT_NE(python.process.out.find(" 20000"), std::string::npos) << python.process.out;
+
+  std::ofstream(dir.File("work.sql"))
+      << "create table orders(id integer primary key, customer text, total real);\n"
+         "with recursive n(i) as (select 1 union all select i + 1 from n where i < 50000)\n"
+         "  insert into orders(customer, total) select 'c' || (i % 977), i * 0.5 from n;\n"
+         "create index by_customer on orders(customer);\n"
+         "select customer, sum(total) from orders group by customer order by 2 desc limit 3;\n"
+         "delete from orders where id % 2 = 0;\n"
+         "vacuum;\n"
+         "select count(*) from orders;\n";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/sqlite3")) << "install sqlite3";
+  CheckResult sqlite = Check(dir, {}, {"sh", "-c", "sqlite3 '" + dir.File("db") + "' < '" +
+                                                       dir.File("work.sql") + "'"});
+  EXPECT_EQ(sqlite.process.exit_code, 0) << sqlite.process.err;
+  EXPECT_NE(sqlite.process.out.find("25000"), std::string::npos) << sqlite.process.out;
+  bool saw_sqlite = false;
+  for (const auto& process : sqlite.report["processes"]) {
+    saw_sqlite |= process["command_line"][0] == "sqlite3" && process["leaks_checked"].get<bool>();
+  }
+  EXPECT_TRUE(saw_sqlite) << sqlite.process.err;
+}
+
+TEST(Check, TheCommandsOwnFailureAndCrashWin) {
+  TempDir dir;
+  CheckResult failing = Check(dir, {}, {"sh", "-c", "exit 7"});
+  EXPECT_EQ(failing.process.exit_code, 7);
+  CheckResult crashing = Check(dir, {}, {"sh", "-c", "kill -SEGV $$"});
+  EXPECT_EQ(crashing.process.exit_code, 128 + 11);
+  EXPECT_NE(crashing.process.err.find("crashed: killed by signal 11 (SIGSEGV)"), std::string::npos)
+      << crashing.process.err;
+  EXPECT_EQ(crashing.report["command_signal"], 11);
+}
+
+TEST(Check, BadInputGetsOneClearErrorAndADocumentedCode) {
+  TempDir dir;
+  auto run = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {kCliPath, "check"});
+    return RunProcess(args);
+  };
+  ProcessResult unknown = run({"--no-such-option", "--", "true"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(LinesStartingWith(unknown.err, "heapdrift:").size(), 1u) << unknown.err;
+
+  ProcessResult missing = run({"--", "/no/such/program"});
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_NE(missing.err.find("cannot run '/no/such/program'"), std::string::npos) << missing.err;
+
+  ProcessResult unreadable = run({"--suppressions", dir.File("absent.txt"), "--", "true"});
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_NE(unreadable.err.find("cannot read suppressions file " + dir.File("absent.txt")),
+            std::string::npos)
+      << unreadable.err;
+
+  std::ofstream(dir.File("bad.txt")) << "leak:fine\n# comment\nrace:Something\n";
+  ProcessResult malformed = run({"--suppressions", dir.File("bad.txt"), "--", "true"});
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.err.find(dir.File("bad.txt") + ":3: expected 'leak:PATTERN'"),
+            std::string::npos)
+      << malformed.err;
+  EXPECT_EQ(LinesStartingWith(malformed.err, "heapdrift:").size(), 1u);
+
+  ProcessResult bad_size = run({"--max-growth", "lots", "--", "true"});
+  EXPECT_EQ(bad_size.exit_code, 2) << bad_size.err;
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
