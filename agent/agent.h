@@ -36,6 +36,10 @@ struct AgentCounters {
 struct Agent {
   std::atomic<AgentState> state{AgentState::kStarting};
   int pid = 0;
+  // The program break when the agent started: the brk heap below it holds
+  // the blocks libraries allocated in their constructors before ours ran,
+  // which the agent never saw (the leak scan reads them as roots).
+  uintptr_t heap_end_at_start = 0;
   Options options;
   StackTable stacks;
   LiveTable live;

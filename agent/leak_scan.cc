@@ -184,11 +184,21 @@ void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
   auto* walk = static_cast<RootWalk*>(data);
   if (!mapping.readable || !mapping.writable || mapping.shared) return;
   bool anonymous = mapping.path_length == 0 || mapping.path[0] == '[';
-  if (!anonymous || mapping.PathIs("[heap]") || mapping.PathIs("[vvar]") ||
-      mapping.PathIs("[vdso]") || mapping.PathIs("[vsyscall]")) {
+  if (!anonymous || mapping.PathIs("[vvar]") || mapping.PathIs("[vdso]") ||
+      mapping.PathIs("[vsyscall]")) {
     return;
   }
   uintptr_t begin = mapping.begin;
+  if (mapping.PathIs("[heap]")) {
+    // Only the part that was there before the agent started: the blocks
+    // allocated by constructors that ran before ours (a library's registry,
+    // say) are invisible to it, and what they point to is not leaked.
+    uintptr_t early_end = std::min(mapping.end, g_agent.heap_end_at_start);
+    if (early_end > begin) {
+      walk->marker->ScanAroundBlocks(begin, early_end, walk->excluded, walk->excluded_count);
+    }
+    return;
+  }
   if (begin <= walk->stack_from && walk->stack_from < mapping.end) {
     begin = walk->stack_from;  // the exiting thread's stack: below the caller is dead
   } else if (walk->glibc && begin % kGlibcHeapAlignment == 0 &&

@@ -13,7 +13,10 @@
 //     TLS, memory a language runtime or pool took straight from mmap), minus
 //     the live blocks themselves, the agent's own memory, and the malloc
 //     heaps (the brk heap and glibc's arena heaps), whose free chunks hold
-//     stale pointers.
+//     stale pointers;
+//   - the part of the brk heap that existed when the agent started: blocks
+//     that constructors allocated before the agent's ran were never seen,
+//     and what they point to is still in use.
 // It may call a leaked block reachable when a stale word happens to point at
 // it, never the other way round.
 //

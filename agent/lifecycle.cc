@@ -98,6 +98,7 @@ void Start() {
   InAgentScope scope;  // everything below may allocate: never sample it
   bool allocator_found = ResolveRealAllocator();
   g_agent.pid = getpid();
+  g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
   Options& options = g_agent.options;
   char error[256];
   if (!ParseOptions(&options, error, sizeof(error))) {

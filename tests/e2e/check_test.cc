@@ -104,6 +104,20 @@ TEST(Check, TheFixedProgramPassesAndItsOneTimeGlobalsAreOnlyReachable) {
   EXPECT_NE(result.process.err.find("passed"), std::string::npos);
 }
 
+TEST(Check, BlocksHeldByARegistryBuiltBeforeTheAgentStartedAreReachable) {
+  TempDir dir;
+  CheckResult result = Check(dir, {}, {Host("early_registry")});
+  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+  EXPECT_EQ(result.process.out, "registered\n");
+  const nlohmann::json& process = result.report["processes"][0];
+  EXPECT_EQ(process["leaked_objects"].get<double>(), 0) << result.process.err;
+  bool entry_reachable = false;
+  for (const auto& leak : process["leaks"]) {
+    entry_reachable |= leak["kind"] == "reachable" && leak["bytes"].get<double>() == 9999;
+  }
+  EXPECT_TRUE(entry_reachable) << result.process.err;
+}
+
 TEST(Check, ReachableBlocksFailOnlyWhenAskedTo) {
   TempDir dir;
   CheckResult result = Check(dir, {"--include-reachable"}, {Example("request_parser"), "--fixed"});
@@ -207,8 +221,10 @@ TEST(Check, TheSessionLeakFailsOnGrowthAndTheFixedServerPasses) {
 TEST(Check, ASampledRunChecksGrowthOnly) {
   TempDir dir;
   CheckResult result =
-      Check(dir, {"--sample-bytes", "65536", "--max-growth", "100KiB", "--interval-ms", "250"},
-            {Example("session_leak"), "--duration-sec", "6"});
+      // The leak (~500 KB/s from 1 s on) against sampling noise of
+      // sqrt(R x ~6 MB live) ~ 0.3 MB per snapshot over 32 snapshots.
+      Check(dir, {"--sample-bytes", "16384", "--max-growth", "100KiB", "--interval-ms", "250"},
+            {Example("session_leak"), "--duration-sec", "8"});
   EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
   const nlohmann::json& process = result.report["processes"][0];
   EXPECT_FALSE(process["leaks_checked"].get<bool>());
