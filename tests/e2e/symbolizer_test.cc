@@ -150,7 +150,9 @@ TEST(Symbolizer, AFileReplacedSinceRecordingIsNotUsed) {
   ASSERT_EQ(symbolizer.warnings().size(), 1u);
   EXPECT_NE(symbolizer.warnings()[0].find("has changed since it was recorded"), std::string::npos);
   for (const auto& frame : frames) {
-    if (frame.module == dir.File("program")) EXPECT_EQ(frame.function, "");
+    if (frame.module == dir.File("program")) {
+      EXPECT_EQ(frame.function, "");
+    }
   }
 }
 
