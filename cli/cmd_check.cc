@@ -99,6 +99,11 @@ class RecordingsDir {
         *error = fmt::format("cannot create {}: {}", keep, code ? code.message() : "not a directory");
         return false;
       }
+      // Every file in it is taken for a process of this run.
+      if (!fs::is_empty(path_, code)) {
+        *error = fmt::format("{} is not empty: give --recordings a new directory", keep);
+        return false;
+      }
       return true;
     }
     std::string pattern = (fs::temp_directory_path() / "heapdrift-check-XXXXXX").string();

@@ -306,6 +306,12 @@ TEST(Check, BadInputGetsOneClearErrorAndADocumentedCode) {
       << malformed.err;
   EXPECT_EQ(LinesStartingWith(malformed.err, "heapdrift:").size(), 1u);
 
+  std::filesystem::create_directories(dir.File("used"));
+  std::ofstream(dir.File("used/1.rec")) << "old";
+  ProcessResult used = run({"--recordings", dir.File("used"), "--", "true"});
+  EXPECT_EQ(used.exit_code, 1);
+  EXPECT_NE(used.err.find("is not empty"), std::string::npos) << used.err;
+
   ProcessResult bad_size = run({"--max-growth", "lots", "--", "true"});
   EXPECT_EQ(bad_size.exit_code, 2) << bad_size.err;
 }
