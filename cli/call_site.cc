@@ -30,6 +30,24 @@ std::string_view BareName(std::string_view function) {
   return paren == std::string_view::npos ? function : function.substr(0, paren);
 }
 
+// malloc wrappers of widely deployed programs and libraries, which would
+// otherwise be named as the call site of everything: redis (zmalloc), git
+// and binutils (xmalloc), GLib (g_malloc), CPython (PyMem_*, PyObject_*).
+bool IsWellKnownWrapper(std::string_view name) {
+  for (std::string_view wrapper :
+       {"zmalloc", "zcalloc", "zrealloc", "zmalloc_usable", "zcalloc_usable",
+        "zrealloc_usable", "ztrymalloc", "ztrycalloc", "ztryrealloc", "ztrymalloc_usable",
+        "ztrycalloc_usable", "ztryrealloc_usable", "zstrdup", "xmalloc", "xcalloc",
+        "xrealloc", "xstrdup", "xstrndup", "xmallocz", "xmemdupz", "g_malloc", "g_malloc0",
+        "g_malloc_n", "g_malloc0_n", "g_realloc", "g_realloc_n", "g_try_malloc",
+        "g_try_malloc0", "g_try_realloc", "g_strdup", "g_strndup", "g_memdup2", "PyMem_Malloc",
+        "PyMem_Calloc", "PyMem_Realloc", "PyMem_RawMalloc", "PyMem_RawCalloc",
+        "PyMem_RawRealloc", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc"}) {
+    if (name == wrapper) return true;
+  }
+  return false;
+}
+
 // Allocation helpers: operator new and delete, the standard library's
 // allocators and containers (their inlined bodies come from the C++
 // headers), and the malloc family itself.
@@ -45,7 +63,7 @@ bool IsAllocationHelper(const symbolizer::Frame& frame) {
                                      "pvalloc", "strdup", "strndup"}) {
     if (name == allocator) return true;
   }
-  return StartsWith(frame.file, "/usr/include/c++/");
+  return IsWellKnownWrapper(name) || StartsWith(frame.file, "/usr/include/c++/");
 }
 
 // A user's wrapper matches by name, with or without its parameter list.

@@ -21,6 +21,7 @@ struct Settings {
   bool json = false;
   std::vector<std::string> wrappers;
   std::string debug_paths;
+  double from = -1e300, to = 1e300;
 };
 
 void PrintText(const Recording& recording, const GrowthReport& report, const Settings& settings) {
@@ -93,6 +94,7 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "Examples:\n"
       "  heapdrift report server.rec\n"
       "  heapdrift report server.rec --top 3 --json\n"
+      "  heapdrift report server.rec --from 60 --to 120   (one phase of the run)\n"
       "  heapdrift report server.rec --wrapper xmalloc --wrapper pool_alloc");
   command->add_option("recording", settings->path, "Recording file")->required();
   command->add_option("--top", settings->top, "How many growing call sites to show")
@@ -100,6 +102,9 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
   command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
   command->add_option("--wrapper", settings->wrappers,
                      "A function of yours that wraps malloc (skipped when naming call sites)");
+  command->add_option("--from", settings->from,
+                      "Analyse from this many seconds after the program started");
+  command->add_option("--to", settings->to, "Analyse up to this many seconds after the start");
   command->add_option("--debug-dir", settings->debug_paths,
                      "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
   command->callback([settings, exit_code] {
@@ -108,6 +113,13 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
     ReportOptions options;
     options.wrappers = settings->wrappers;
     options.debug_paths = settings->debug_paths;
+    options.from_seconds = settings->from;
+    options.to_seconds = settings->to;
+    if (options.from_seconds >= options.to_seconds) {
+      std::fprintf(stderr, "heapdrift: --from must be before --to\n");
+      *exit_code = kExitUsage;
+      return;
+    }
     GrowthReport report = BuildGrowthReport(recording, options);
     PrintWarnings(report.warnings);
     if (settings->json) {

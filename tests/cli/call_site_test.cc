@@ -32,12 +32,25 @@ TEST(CallSite, SkipsMallocItselfAndStrdupInLibc) {
 }
 
 TEST(CallSite, SkipsTheUsersOwnWrappers) {
-  std::vector<symbolizer::Frame> frames = {At("xmalloc", "/src/util.c", "/app/server"),
+  std::vector<symbolizer::Frame> frames = {At("my_alloc", "/src/util.c", "/app/server"),
                                            At("pool_alloc(unsigned long)", "/src/pool.cc",
                                               "/app/server"),
                                            At("NewSession", "/src/session.cc", "/app/server")};
   EXPECT_EQ(AllocatingFrame(frames, {}), 0u);
-  EXPECT_EQ(AllocatingFrame(frames, {"xmalloc", "pool_alloc"}), 2u);
+  EXPECT_EQ(AllocatingFrame(frames, {"my_alloc", "pool_alloc"}), 2u);
+}
+
+TEST(CallSite, SkipsWellKnownWrappersOfRedisGitGlibAndPython) {
+  for (const char* wrapper : {"zmalloc_usable", "ztrymalloc_usable", "xmalloc", "g_malloc0",
+                              "PyObject_Malloc"}) {
+    std::vector<symbolizer::Frame> frames = {At("malloc", "", "/lib/libc.so.6"),
+                                             At(wrapper, "", "/usr/bin/program"),
+                                             At("dictAddRaw", "", "/usr/bin/program")};
+    EXPECT_EQ(AllocatingFrame(frames, {}), 2u) << wrapper;
+  }
+  // Only whole names: a function that merely starts like one is a call site.
+  std::vector<symbolizer::Frame> frames = {At("zmallocStats", "", "/usr/bin/program")};
+  EXPECT_EQ(AllocatingFrame(frames, {}), 0u);
 }
 
 TEST(CallSite, UnknownFramesAreKeptAsModuleOffsets) {
