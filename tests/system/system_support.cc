@@ -1,0 +1,98 @@
+#include "system_support.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <set>
+
+#include "call_site_resolver.h"
+#include "recording_queries.h"
+#include "symbolizer.h"
+
+namespace heapdrift::testing {
+namespace {
+
+// Names a module defines, from its symbol tables (dynamic and, if present,
+// static), demangled and without parameter lists.
+std::set<std::string> DefinedNames(const std::string& module) {
+  std::set<std::string> names;
+  for (const char* table : {"-D", ""}) {
+    std::string command = std::string("nm -C --defined-only ") + table + " '" + module +
+                          "' 2>/dev/null";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    char line[8192];
+    while (pipe && fgets(line, sizeof(line), pipe.get()) != nullptr) {
+      std::string text(line);
+      if (text.size() < 20) continue;
+      std::string name = text.substr(19);
+      while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+      names.insert(name.substr(0, name.find('(')));
+      size_t at = name.find('@');  // versioned: "malloc@@GLIBC_2.2.5"
+      if (at != std::string::npos) names.insert(name.substr(0, at));
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+bool Installed(const std::string& program) {
+  return RunProcess({"sh", "-c", "command -v '" + program + "'"}).exit_code == 0;
+}
+
+size_t ExpectSoundRecording(const std::string& path) {
+  cli::Recording recording = LoadRecording(path);
+  EXPECT_FALSE(recording.snapshots.empty()) << path;
+  if (recording.snapshots.empty()) return 0;
+  EXPECT_TRUE(recording.snapshots.back().final()) << path;
+  EXPECT_FALSE(FinalSites(recording).empty()) << path;
+  const std::string& executable = recording.header.executable();
+  bool has_build_id = false;
+  for (const proto::Mapping& mapping : recording.mappings) {
+    if (mapping.path() == executable) has_build_id |= !mapping.build_id().empty();
+  }
+  EXPECT_TRUE(has_build_id) << executable;
+
+  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recording));
+  std::map<std::string, std::set<std::string>> defined;
+  size_t named_in_executable = 0, checked = 0;
+  for (const auto& [id, addresses] : recording.stacks) {
+    if (++checked > 400) break;  // plenty to catch a wrong name
+    for (uint64_t address : addresses) {
+      for (const symbolizer::Frame& frame : symbolizer.Symbolize(address)) {
+        // The program's own (stripped) executable; libraries may have
+        // separate debug files whose DWARF names static functions too.
+        if (frame.function.empty() || frame.inlined || frame.module != executable) continue;
+        auto [it, inserted] = defined.try_emplace(frame.module);
+        if (inserted) it->second = DefinedNames(frame.module);
+        if (it->second.empty()) continue;  // no symbol table: names come from DWARF
+        std::string bare = frame.function.substr(0, frame.function.find('('));
+        EXPECT_TRUE(it->second.count(bare) != 0 || it->second.count(frame.function) != 0)
+            << frame.function << " is not a symbol of " << frame.module;
+        named_in_executable += frame.module == executable;
+      }
+    }
+  }
+  return named_in_executable;
+}
+
+double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds) {
+  return unix_seconds - static_cast<double>(recording.header.start_time_unix_ns()) / 1e9;
+}
+
+size_t Occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+double UnixSecondsNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace heapdrift::testing
