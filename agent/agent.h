@@ -28,6 +28,8 @@ struct AgentCounters {
   std::atomic<uint64_t> dropped_stack_table_full{0};
   std::atomic<uint64_t> frees_spilled{0};
   std::atomic<uint64_t> allocations_spilled{0};
+  // Samples kept under a truncated stack because full stacks ran out of ids.
+  std::atomic<uint64_t> stacks_truncated{0};
   // Set when a free was spilled into its stack's record; the collector folds
   // spills in only then.
   std::atomic<bool> spill_pending{false};

@@ -222,7 +222,8 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* lea
                   g_sampler.current_interval(),
                   g_agent.live.size(),
                   stack_count,
-                  counters.allocations_spilled.load(std::memory_order_relaxed)};
+                  counters.allocations_spilled.load(std::memory_order_relaxed),
+                  counters.stacks_truncated.load(std::memory_order_relaxed)};
   EndSnapshot(writer, token, ReadProcessMemory(allocator_is_glibc_), stats);
   if (!writer.ok()) {
     LogLine("cannot map memory to encode a snapshot; skipped");

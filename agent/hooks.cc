@@ -103,8 +103,12 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
   uint32_t stacks_before = g_agent.stacks.id_count();
   uint32_t stack_id = g_agent.stacks.Intern(frames, depth);
   if (stack_id == StackTable::kInvalidId) {
-    counters.dropped_stack_table_full.fetch_add(1, std::memory_order_relaxed);
-    return;
+    stack_id = g_agent.stacks.InternTruncated(frames, depth);
+    if (stack_id == StackTable::kInvalidId) {
+      counters.dropped_stack_table_full.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    counters.stacks_truncated.fetch_add(1, std::memory_order_relaxed);
   }
   if (stack_id >= stacks_before) RecordModulesOf(frames, depth);
   LiveBlock stale;

@@ -77,6 +77,9 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
   }
   bool exact = options->sample_bytes == 1;
   if (options->max_live == 0) options->max_live = exact ? (1u << 22) : (1u << 18);
+  // Exact mode sees every allocating stack, not just the heavy ones: a
+  // compiler (cc1plus) has over 100,000 distinct ones on a small file.
+  if (options->max_stacks == 0) options->max_stacks = exact ? (1u << 18) : (1u << 16);
   if (options->ring_events == 0) options->ring_events = exact ? (1u << 12) : (1u << 11);
   // Rings are indexed with a mask.
   uint64_t ring = 1;

@@ -14,7 +14,7 @@ struct Options {
   uint64_t sample_bytes = 64 * 1024;           // HEAPDRIFT_SAMPLE_BYTES (1 = exact)
   uint64_t max_samples_per_sec = 2000;         // HEAPDRIFT_MAX_SAMPLES_PER_SEC (0 = fixed)
   uint64_t interval_ms = 1000;                 // HEAPDRIFT_INTERVAL_MS
-  uint64_t max_stacks = 65536;                 // HEAPDRIFT_MAX_STACKS
+  uint64_t max_stacks = 0;                     // HEAPDRIFT_MAX_STACKS (0 = by mode)
   uint64_t max_live = 0;                       // HEAPDRIFT_MAX_LIVE (0 = by mode)
   uint64_t max_threads = 1024;                 // HEAPDRIFT_MAX_THREADS
   uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)

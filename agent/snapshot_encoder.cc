@@ -103,6 +103,7 @@ void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
   writer.Varint(9, stats.live_samples);
   writer.Varint(10, stats.stacks);
   writer.Varint(11, stats.allocations_spilled);
+  writer.Varint(12, stats.stacks_truncated);
   writer.EndMessage(stats_token);
   writer.EndRecord(token);
 }

@@ -32,7 +32,7 @@ struct HeaderInfo {
 struct StatsInfo {
   uint64_t samples, dropped_ring_full, dropped_no_ring, dropped_live_table_full,
       dropped_stack_table_full, frees_spilled, agent_memory_bytes, current_sample_bytes,
-      live_samples, stacks, allocations_spilled;
+      live_samples, stacks, allocations_spilled, stacks_truncated;
 };
 
 void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header);

@@ -24,6 +24,7 @@ bool StackTable::Init(uint32_t max_stacks) {
   if (slots_ == nullptr || records_ == nullptr || arena_ == nullptr) return false;
   slot_mask_ = slots - 1;
   max_stacks_ = max_stacks;
+  full_stack_ids_ = max_stacks - max_stacks / 8;
   return true;
 }
 
@@ -38,10 +39,14 @@ uint64_t StackTable::Hash(const uintptr_t* frames, uint32_t depth) {
 }
 
 StackRecord* StackTable::NewRecord(uint64_t hash, const uintptr_t* frames, uint32_t depth,
-                                   uint32_t* id) {
-  if (next_id_.load(std::memory_order_relaxed) >= max_stacks_) return nullptr;
-  uint32_t new_id = next_id_.fetch_add(1, std::memory_order_acq_rel);
-  if (new_id >= max_stacks_) return nullptr;
+                                   uint32_t id_limit, uint32_t* id) {
+  // A CAS loop, not fetch_add: a full stack refused at its limit must not
+  // consume an id of the reserve.
+  uint32_t new_id = next_id_.load(std::memory_order_relaxed);
+  do {
+    if (new_id >= id_limit) return nullptr;
+  } while (!next_id_.compare_exchange_weak(new_id, new_id + 1, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed));
   size_t offset = arena_used_.fetch_add(RecordBytes(depth), std::memory_order_relaxed);
   auto* record = new (arena_ + offset) StackRecord{hash, depth, 0, {0.0}, {0.0}, {0.0}, {0.0}};
   std::memcpy(record->frames, frames, sizeof(uintptr_t) * depth);
@@ -50,7 +55,7 @@ StackRecord* StackTable::NewRecord(uint64_t hash, const uintptr_t* frames, uint3
   return record;
 }
 
-uint32_t StackTable::Intern(const uintptr_t* frames, uint32_t depth) {
+uint32_t StackTable::InternWithin(const uintptr_t* frames, uint32_t depth, uint32_t id_limit) {
   if (depth > kMaxDepth) depth = kMaxDepth;
   uint64_t hash = Hash(frames, depth);
   uint32_t created_id = kInvalidId;
@@ -58,7 +63,7 @@ uint32_t StackTable::Intern(const uintptr_t* frames, uint32_t depth) {
        ++probe, index = (index + 1) & slot_mask_) {
     uint32_t slot = slots_[index].load(std::memory_order_acquire);
     if (slot == 0) {
-      if (created_id == kInvalidId && NewRecord(hash, frames, depth, &created_id) == nullptr) {
+      if (created_id == kInvalidId && NewRecord(hash, frames, depth, id_limit, &created_id) == nullptr) {
         return kInvalidId;
       }
       if (slots_[index].compare_exchange_strong(slot, created_id + 1, std::memory_order_acq_rel)) {

@@ -4,8 +4,12 @@
 // Lock-free: host threads intern concurrently (CAS on an open-addressing index
 // of ids); the collector reads records by id. Records live in a bump arena of
 // mmap'd pages reserved for the worst case (max_stacks full-depth stacks), so
-// memory is bounded and nothing ever moves. When the table is full, Intern
-// fails and the caller drops the sample. Never allocates, never blocks.
+// memory is bounded and nothing ever moves. The last eighth of the ids is
+// kept for stacks truncated to kTruncatedDepth frames: when full stacks have
+// used up their share, a sample keeps its allocating frames (and its bytes
+// are still counted) under its truncated stack. Only when both are exhausted
+// does Intern fail and the caller drop the sample. Never allocates, never
+// blocks.
 #pragma once
 
 #include <atomic>
@@ -31,11 +35,19 @@ class StackTable {
  public:
   static constexpr uint32_t kMaxDepth = 64;
   static constexpr uint32_t kInvalidId = UINT32_MAX;
+  static constexpr uint32_t kTruncatedDepth = 8;
 
   bool Init(uint32_t max_stacks);
 
-  // Id of the stack `frames[0..depth)`, interning it on first sight.
-  uint32_t Intern(const uintptr_t* frames, uint32_t depth);
+  // Id of the stack `frames[0..depth)`, interning it on first sight while
+  // full stacks have ids left; kInvalidId otherwise.
+  uint32_t Intern(const uintptr_t* frames, uint32_t depth) {
+    return InternWithin(frames, depth, full_stack_ids_);
+  }
+  // The same for the innermost kTruncatedDepth frames, from the reserve.
+  uint32_t InternTruncated(const uintptr_t* frames, uint32_t depth) {
+    return InternWithin(frames, depth < kTruncatedDepth ? depth : kTruncatedDepth, max_stacks_);
+  }
 
   // Ids handed out so far; a record may still be in flight (Get() == nullptr).
   uint32_t id_count() const {
@@ -54,12 +66,15 @@ class StackTable {
  private:
   static constexpr uint32_t kMaxProbes = 128;
 
-  StackRecord* NewRecord(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t* id);
+  uint32_t InternWithin(const uintptr_t* frames, uint32_t depth, uint32_t id_limit);
+  StackRecord* NewRecord(uint64_t hash, const uintptr_t* frames, uint32_t depth,
+                         uint32_t id_limit, uint32_t* id);
 
   std::atomic<uint32_t>* slots_ = nullptr;  // id + 1, or 0 when empty
   uint32_t slot_mask_ = 0;
   std::atomic<StackRecord*>* records_ = nullptr;
   uint32_t max_stacks_ = 0;
+  uint32_t full_stack_ids_ = 0;  // ids [full_stack_ids_, max_stacks_) are the reserve
   std::atomic<uint32_t> next_id_{0};
   char* arena_ = nullptr;
   size_t arena_bytes_ = 0;

@@ -58,6 +58,11 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
              stats.samples(), dropped, stats.frees_spilled() + stats.allocations_spilled(),
              stats.stacks(),
              HumanBytes(stats.agent_memory_bytes()), HumanBytes(stats.current_sample_bytes()));
+  if (stats.stacks_truncated() > 0) {
+    fmt::print("  {} samples kept under stacks truncated to 8 frames (stack table full; raise "
+               "HEAPDRIFT_MAX_STACKS)\n",
+               stats.stacks_truncated());
+  }
   if (dropped > 0) {
     fmt::print("  dropped: {} ring full, {} no ring, {} live table full, {} stack table full\n",
                stats.dropped_ring_full(), stats.dropped_no_ring(), stats.dropped_live_table_full(),

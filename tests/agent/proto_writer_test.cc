@@ -72,7 +72,7 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   memory.rss_bytes = 10 << 20;
   memory.has_allocator_stats = true;
   memory.allocator_in_use_bytes = 5 << 20;
-  StatsInfo stats{100, 1, 2, 3, 4, 5, 6, 65536, 8, 9, 10};
+  StatsInfo stats{100, 1, 2, 3, 4, 5, 6, 65536, 8, 9, 10, 12};
   EndSnapshot(writer, token, memory, stats);
   ASSERT_TRUE(writer.ok());
 
@@ -98,6 +98,7 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   EXPECT_EQ(snapshot.memory().allocator_in_use_bytes(), 5u << 20);
   EXPECT_EQ(snapshot.stats().samples(), 100u);
   EXPECT_EQ(snapshot.stats().dropped_stack_table_full(), 4u);
+  EXPECT_EQ(snapshot.stats().stacks_truncated(), 12u);
   EXPECT_EQ(snapshot.stats().current_sample_bytes(), 65536u);
   EXPECT_EQ(snapshot.stats().stacks(), 9u);
   EXPECT_EQ(snapshot.stats().allocations_spilled(), 10u);

@@ -47,9 +47,9 @@ TEST(StackTable, DepthIsCappedAndEmptyStacksAreValid) {
 
 TEST(StackTable, FullTableRefusesNewStacksButFindsKnownOnes) {
   StackTable table;
-  ASSERT_TRUE(table.Init(16));
+  ASSERT_TRUE(table.Init(16));  // 14 ids for full stacks, 2 in reserve
   std::vector<uint32_t> ids;
-  for (uint32_t i = 0; i < 16; ++i) {
+  for (uint32_t i = 0; i < 14; ++i) {
     auto stack = MakeStack(i, 4);
     ids.push_back(table.Intern(stack.data(), 4));
     ASSERT_NE(ids.back(), StackTable::kInvalidId);
@@ -58,6 +58,29 @@ TEST(StackTable, FullTableRefusesNewStacksButFindsKnownOnes) {
   EXPECT_EQ(table.Intern(extra.data(), 4), StackTable::kInvalidId);
   auto known = MakeStack(5, 4);
   EXPECT_EQ(table.Intern(known.data(), 4), ids[5]);
+}
+
+TEST(StackTable, WhenFullStacksRunOutTheInnermostFramesGoToTheReserve) {
+  StackTable table;
+  ASSERT_TRUE(table.Init(16));
+  for (uint32_t i = 0; i < 14; ++i) {
+    auto stack = MakeStack(i, 20);
+    ASSERT_NE(table.Intern(stack.data(), 20), StackTable::kInvalidId);
+  }
+  // Deep stacks that differ only beyond their 8 innermost frames share one
+  // truncated stack in the reserve.
+  auto deep_a = MakeStack(500, 20), deep_b = deep_a;
+  deep_b[15] += 1;
+  ASSERT_EQ(table.Intern(deep_a.data(), 20), StackTable::kInvalidId);
+  uint32_t truncated = table.InternTruncated(deep_a.data(), 20);
+  ASSERT_NE(truncated, StackTable::kInvalidId);
+  EXPECT_GE(truncated, 14u);
+  EXPECT_EQ(table.InternTruncated(deep_b.data(), 20), truncated);
+  EXPECT_EQ(table.Get(truncated)->depth, StackTable::kTruncatedDepth);
+  auto other = MakeStack(600, 20);
+  EXPECT_NE(table.InternTruncated(other.data(), 20), StackTable::kInvalidId);
+  auto third = MakeStack(700, 20);
+  EXPECT_EQ(table.InternTruncated(third.data(), 20), StackTable::kInvalidId);  // reserve used up
 }
 
 // Threads intern overlapping stacks at once: every thread must get the same
