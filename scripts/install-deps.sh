@@ -8,7 +8,7 @@ packages=(
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
   clang libclang-rt-14-dev  # tests: the libFuzzer target
-  sqlite3        # tests: `heapdrift check` on a real Debian program
+  sqlite3 git redis-server redis-tools  # tests: real programs (tests/system, check)
 )
 missing=()
 for package in "${packages[@]}"; do
