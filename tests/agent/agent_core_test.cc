@@ -45,7 +45,8 @@ TEST(AgentCore, ThreadsAndTheCollectorTogetherLoseNothing) {
   options.sample_bytes = 1;
   options.interval_ms = 20;
   options.ring_events = 64;  // small rings: the spill path must carry the overflow
-  ASSERT_TRUE(g_agent.stacks.Init(4096));
+  options.max_stacks = 4096;
+  ASSERT_TRUE(g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)));
   ASSERT_TRUE(g_agent.live.Init(1 << 16));
   ASSERT_TRUE(g_agent.rings.Init(16, static_cast<uint32_t>(options.ring_events)));
   ASSERT_TRUE(InitThreadExitKey());

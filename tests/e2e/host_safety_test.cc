@@ -51,8 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
                       HostCase{"new_delete", {}, 60},
                       HostCase{"exceptions_threads", {}, 120},
                       HostCase{"c_host", {Host("libcxx_plugin.so")}, 60},
-                      HostCase{"fork_exec", {"300", Host("exec_child")}, 240},
-                      HostCase{"short_threads", {"5000"}, 240},
+                      HostCase{"fork_exec", {"1000", Host("exec_child")}, 400},
+                      HostCase{"short_threads", {"10000"}, 400},
                       HostCase{"dlopen_alloc", {Host("liballoc_plugin.so")}, 60},
                       HostCase{"signal_alloc", {}, 120}),
     [](const ::testing::TestParamInfo<HostCase>& param) { return std::string(param.param.name); });
