@@ -1,0 +1,55 @@
+// Debian's memcached (multithreaded, its own slab allocator on top of
+// malloc) under load from memcslap in a second process: with the agent it
+// serves the same requests as without, and stops cleanly on SIGTERM with a
+// complete recording.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "paths.h"
+#include "system_support.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+// Sets 200,000 keys, then gets; prints memcslap's summaries and the server's
+// total_items. `server_prefix` wraps memcached (empty: plain).
+ProcessResult RunMemcachedLoad(const std::string& server_prefix) {
+  std::string port = std::to_string(40000 + getpid() % 20000);
+  std::string script =
+      "set -e\n"
+      "P=" + port + "\n" +
+      server_prefix + " memcached -u root -p $P -l 127.0.0.1 -U 0 -t 2 -m 64 &\n"
+      "server=$!\n"
+      "for i in $(seq 100); do memcstat --servers=127.0.0.1:$P >/dev/null 2>&1 && break; "
+      "sleep 0.1; done\n"
+      "memcslap --servers=127.0.0.1:$P --concurrency=4 --execute-number=50000 --test=set | "
+      "  grep -o 'Time to set *[0-9]* keys'\n"
+      "memcslap --servers=127.0.0.1:$P --concurrency=4 --execute-number=20000 --test=get | "
+      "  grep -c 'Time to get'\n"
+      "memcstat --servers=127.0.0.1:$P | grep -E 'total_items'\n"
+      "kill -TERM $server\n"
+      "wait $server\n";
+  return RunProcess({"sh", "-c", script}, {}, 300);
+}
+
+TEST(Memcached, ServesTheSameLoadAndStopsCleanlyUnderTheAgent) {
+  ASSERT_TRUE(Installed("memcached") && Installed("memcslap"))
+      << "install memcached and libmemcached-tools";
+  TempDir dir;
+  ProcessResult plain = RunMemcachedLoad("");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  ASSERT_NE(plain.out.find("Time to set          200000 keys"), std::string::npos) << plain.out;
+  std::string recording = dir.File("memcached.rec");
+  ProcessResult traced =
+      RunMemcachedLoad(std::string(kCliPath) + " run --interval-ms 200 -o " + recording + " --");
+  EXPECT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(traced.out, plain.out);  // same keys set, gets done, items stored
+  EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
+  ExpectSoundRecording(recording);
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
