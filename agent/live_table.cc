@@ -18,19 +18,28 @@ bool LiveTable::Init(uint32_t capacity) {
 // A saturated counter stays at 255 forever: the filter then only ever errs
 // towards "maybe", which costs a table lookup, never a missed free.
 void LiveTable::FilterAdd(const void* address) {
-  std::atomic<uint8_t>& counter = filter_[FilterIndex(address)];
+  uint32_t index = FilterIndex(address);
+  std::atomic<uint8_t>& counter = filter_[index];
   uint8_t value = counter.load(std::memory_order_relaxed);
-  while (value != 255 &&
-         !counter.compare_exchange_weak(value, value + 1, std::memory_order_relaxed)) {
+  while (value != 255 && !counter.compare_exchange_weak(value, value + 1)) {
   }
+  filter_bits_[index / 64].fetch_or(uint64_t{1} << (index % 64));
 }
 
+// Clearing the bit races with a FilterAdd of the same index on another
+// thread: after clearing, the counter is read again and the bit restored if
+// an add came in between (all seq_cst), so a live block's bit is never left
+// clear.
 void LiveTable::FilterRemove(const void* address) {
-  std::atomic<uint8_t>& counter = filter_[FilterIndex(address)];
+  uint32_t index = FilterIndex(address);
+  std::atomic<uint8_t>& counter = filter_[index];
   uint8_t value = counter.load(std::memory_order_relaxed);
-  while (value != 255 && value != 0 &&
-         !counter.compare_exchange_weak(value, value - 1, std::memory_order_relaxed)) {
+  while (value != 255 && value != 0 && !counter.compare_exchange_weak(value, value - 1)) {
   }
+  if (value != 1) return;  // still counted (or saturated, or was empty)
+  uint64_t bit = uint64_t{1} << (index % 64);
+  filter_bits_[index / 64].fetch_and(~bit);
+  if (counter.load() != 0) filter_bits_[index / 64].fetch_or(bit);
 }
 
 uint32_t LiveTable::Find(uintptr_t key, uint32_t home) const {

@@ -3,8 +3,9 @@
 // It answers the question every free() asks: "was this block sampled?". The
 // answer must be cheap because almost every free is of an unsampled block, so
 // a small counting filter sits in front of the table: one byte per hash bucket
-// of addresses, counting the live samples in that bucket. A zero byte (the
-// common case) settles the question with one load from a 128 KiB array.
+// of addresses, counting the live samples in that bucket, summarized as one
+// bit per bucket. A zero bit (the common case) settles the question with one
+// load from a 16 KiB array.
 //
 // Behind it, addresses hash to buckets of 8 keys, one cache line, so a lookup
 // reads one line. Insert and erase are lock-free CAS on a key, and an erased
@@ -42,7 +43,8 @@ class LiveTable {
   bool initialized() const { return buckets_ != nullptr; }
 
   HD_ALWAYS_INLINE bool MaybeContains(const void* address) const {
-    return filter_[FilterIndex(address)].load(std::memory_order_relaxed) != 0;
+    uint32_t index = FilterIndex(address);
+    return (filter_bits_[index / 64].load(std::memory_order_relaxed) >> (index % 64)) & 1;
   }
 
   enum class InsertResult { kInserted, kReplacedStale, kFull };
@@ -96,6 +98,12 @@ class LiveTable {
   void FilterRemove(const void* address);
 
   // Inside the object, not mapped: the hot path may read it before Init().
+  // Every free() reads one bit of filter_bits_ (16 KiB, small enough to stay
+  // in cache while the host streams through its own memory; the counters,
+  // 8x larger, missed cache on ~every free and cost churn 7 %). The
+  // counters, touched only when sampled blocks come and go, decide the bit:
+  // set while its counter is non-zero.
+  std::atomic<uint64_t> filter_bits_[(size_t{1} << kFilterBits) / 64] = {};
   std::atomic<uint8_t> filter_[size_t{1} << kFilterBits] = {};
   Bucket* buckets_ = nullptr;
   Value* values_ = nullptr;                 // parallel to the keys
