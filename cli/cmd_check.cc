@@ -18,6 +18,7 @@
 #include "agent_locator.h"
 #include "check_output.h"
 #include "child_process.h"
+#include "command_support.h"
 #include "commands.h"
 #include "leak_check.h"
 #include "recording.h"
@@ -207,10 +208,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                     "Keep each process's recording in this directory (<pid>.rec)");
   check->add_option("--top", settings->top, "Leaking call sites shown per process")
       ->check(CLI::PositiveNumber);
-  check->add_option("--wrapper", settings->wrappers,
-                    "A function of yours that wraps malloc (skipped when naming call sites)");
-  check->add_option("--debug-dir", settings->debug_paths,
-                    "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
+  AddSymbolOptions(check, &settings->wrappers, &settings->debug_paths);
   check->add_option("command", settings->command, "Program and its arguments (after --)")
       ->required();
   check->callback([settings, exit_code] {

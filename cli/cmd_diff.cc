@@ -38,8 +38,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
   command->add_option("--top", settings->top, "How many call sites to show")
       ->check(CLI::PositiveNumber);
   command->add_flag("--json", settings->json, "Print JSON");
-  command->add_option("--wrapper", settings->wrappers, "A function of yours that wraps malloc");
-  command->add_option("--debug-dir", settings->debug_paths, "Where to look for debug files");
+  AddSymbolOptions(command, &settings->wrappers, &settings->debug_paths);
   command->callback([settings, exit_code] {
     Recording recording;
     if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;

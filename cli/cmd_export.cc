@@ -38,8 +38,7 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
   command->add_option("--value", settings->value, "folded: inuse_space (default), inuse_objects, "
                                                   "alloc_space or alloc_objects")
       ->check(CLI::IsMember({"inuse_space", "inuse_objects", "alloc_space", "alloc_objects"}));
-  command->add_option("--debug-dir", settings->debug_paths,
-                      "Where to look for separate debug files");
+  AddSymbolOptions(command, nullptr, &settings->debug_paths);
   command->callback([settings, exit_code] {
     Recording recording;
     if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;

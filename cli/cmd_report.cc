@@ -100,13 +100,10 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
   command->add_option("--top", settings->top, "How many growing call sites to show")
       ->check(CLI::PositiveNumber);
   command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
-  command->add_option("--wrapper", settings->wrappers,
-                     "A function of yours that wraps malloc (skipped when naming call sites)");
   command->add_option("--from", settings->from,
                       "Analyse from this many seconds after the program started");
   command->add_option("--to", settings->to, "Analyse up to this many seconds after the start");
-  command->add_option("--debug-dir", settings->debug_paths,
-                     "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
+  AddSymbolOptions(command, &settings->wrappers, &settings->debug_paths);
   command->callback([settings, exit_code] {
     Recording recording;
     if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;

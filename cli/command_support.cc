@@ -4,6 +4,16 @@
 
 namespace heapdrift::cli {
 
+void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
+                      std::string* debug_paths) {
+  if (wrappers != nullptr) {
+    command->add_option("--wrapper", *wrappers,
+                        "A function of yours that wraps malloc (skipped when naming call sites)");
+  }
+  command->add_option("--debug-dir", *debug_paths,
+                      "Where to look for separate debug files (default :.debug:/usr/lib/debug)");
+}
+
 void PrintWarnings(const std::vector<std::string>& warnings) {
   for (const std::string& warning : warnings) {
     std::fprintf(stderr, "heapdrift: warning: %s\n", warning.c_str());

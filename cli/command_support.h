@@ -1,6 +1,7 @@
 // What every command that reads a recording does the same way.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,10 @@ bool LoadRecordingForCommand(const std::string& path, Recording* recording, int*
 
 // "heapdrift: warning: ..." for each.
 void PrintWarnings(const std::vector<std::string>& warnings);
+
+// The options of every command that names call sites: --wrapper (repeatable;
+// skipped when `wrappers` is null) and --debug-dir.
+void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
+                      std::string* debug_paths);
 
 }  // namespace heapdrift::cli
