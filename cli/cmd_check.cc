@@ -35,7 +35,6 @@ struct Settings {
   bool include_reachable = false;
   uint64_t max_leak_bytes = 0;
   uint64_t max_growth = 0;
-  bool growth_given = false;
   std::vector<std::string> suppression_files;
   bool no_builtin_suppressions = false;
   std::string json_path, junit_path, recordings_dir;
@@ -195,8 +194,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
   check->add_option("--max-growth", settings->max_growth,
                     "Fail when a call site's live memory grows faster than this many bytes per "
                     "second over the run (e.g. 100KiB)")
-      ->transform(CLI::AsSizeValue(false))
-      ->each([settings](const std::string&) { settings->growth_given = true; });
+      ->transform(CLI::AsSizeValue(false));
   check->add_option("--suppressions", settings->suppression_files,
                     "File of leak:PATTERN lines (LeakSanitizer syntax); may be repeated");
   check->add_flag("--no-builtin-suppressions", settings->no_builtin_suppressions,
@@ -211,11 +209,11 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
   AddSymbolOptions(check, &settings->wrappers, &settings->debug_paths);
   check->add_option("command", settings->command, "Program and its arguments (after --)")
       ->required();
-  check->callback([settings, exit_code] {
+  check->callback([check, settings, exit_code] {
     CheckOptions options;
     options.include_reachable = settings->include_reachable;
     options.max_leak_bytes = static_cast<double>(settings->max_leak_bytes);
-    if (settings->growth_given) options.max_growth = static_cast<double>(settings->max_growth);
+    if (check->count("--max-growth") > 0) options.max_growth = static_cast<double>(settings->max_growth);
     options.wrappers = settings->wrappers;
     options.debug_paths = settings->debug_paths;
     std::string error;

@@ -14,14 +14,10 @@
 #include "recording.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

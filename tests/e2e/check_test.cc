@@ -12,16 +12,12 @@
 #include "paths.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {
 
 constexpr int kCheckFailed = 23;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
 
 std::string Example(const char* name) { return std::string(kExamplesDir) + "/" + name; }
 
@@ -62,14 +58,6 @@ int LineOf(const std::string& file, const std::string& text) {
     if (line.find(text) != std::string::npos) return number;
   }
   return 0;
-}
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
 }
 
 TEST(Check, ALeakOnAnErrorPathFailsNamingTheFunctionAndLine) {
@@ -183,8 +171,8 @@ TEST(Check, MesonTestOverAProjectNamesExactlyTheLeakingExecutable) {
     EXPECT_EQ(std::count(programs.begin(), programs.end(), build + test), 1) << test;
   }
   // JUnit: a test case per process, one failure.
-  EXPECT_EQ(Count(result.junit, "<testcase "), result.report["processes"].size());
-  EXPECT_EQ(Count(result.junit, "<failure "), 1u);
+  EXPECT_EQ(Occurrences(result.junit, "<testcase "), result.report["processes"].size());
+  EXPECT_EQ(Occurrences(result.junit, "<failure "), 1u);
   EXPECT_NE(result.junit.find("failures=\"1\""), std::string::npos) << result.junit;
 }
 

@@ -14,6 +14,7 @@
 #include "recording_queries.h"
 #include "system_support.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {

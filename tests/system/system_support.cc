@@ -82,14 +82,6 @@ double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds
   return unix_seconds - static_cast<double>(recording.header.start_time_unix_ns()) / 1e9;
 }
 
-size_t Occurrences(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 double UnixSecondsNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
       .count();

@@ -24,9 +24,6 @@ size_t ExpectSoundRecording(const std::string& path);
 // Seconds since the agent in `recording` started, for a wall-clock time.
 double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds);
 
-// How many times `needle` occurs in `text`.
-size_t Occurrences(const std::string& text, const std::string& needle);
-
 // Wall-clock seconds now, as a double.
 double UnixSecondsNow();
 

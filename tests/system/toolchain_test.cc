@@ -13,14 +13,10 @@
 #include "recording_queries.h"
 #include "system_support.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
 
 // A translation unit with the whole standard library and code that uses it.
 void WriteBigSource(const std::string& path) {
@@ -52,7 +48,7 @@ TEST(Toolchain, Cc1plusOnALargePreprocessedUnitWritesTheSameAssembly) {
                                        dir.File("cc1plus.rec"), {{"HEAPDRIFT_INTERVAL_MS", "250"}},
                                        600);
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
-  EXPECT_EQ(ReadBytes(dir.File("traced.s")), ReadBytes(dir.File("plain.s")));
+  EXPECT_EQ(ReadFile(dir.File("traced.s")), ReadFile(dir.File("plain.s")));
   EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
   ExpectSoundRecording(dir.File("cc1plus.rec"));
 }
@@ -72,7 +68,7 @@ TEST(Toolchain, AWholeGxxCompileInExactModeStaysBoundedAndIdentical) {
        dir.File("traced.o")},
       {}, 900);
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
-  EXPECT_EQ(ReadBytes(dir.File("traced.o")), ReadBytes(dir.File("plain.o")));
+  EXPECT_EQ(ReadFile(dir.File("traced.o")), ReadFile(dir.File("plain.o")));
   EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
   // The driver, cc1plus and as, each with a recording of its own.
   std::set<std::string> programs;
