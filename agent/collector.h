@@ -30,6 +30,10 @@ class Collector {
   // Drains, writes the final snapshot and stops writing. Called at exit.
   void Finish();
 
+  // In a forked child: lets go of the parent's recording without touching
+  // anything the parent's collector thread may have been changing mid-fork.
+  void LeaveParentsRecording() { sink_.Close(); }
+
  private:
   static void* ThreadMain(void* self);
   void Run();

@@ -197,4 +197,8 @@ bool InitThreadExitKey() {
   return g_ring_key_ready;
 }
 
+void ForgetThreadRing() {
+  if (g_ring_key_ready) pthread_setspecific(g_ring_key, nullptr);
+}
+
 }  // namespace heapdrift::agent

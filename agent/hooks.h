@@ -48,4 +48,8 @@ void OnThreadExit(void* ring);
 namespace heapdrift::agent {
 // Creates the pthread key whose destructor runs OnThreadExit; from init only.
 bool InitThreadExitKey();
+
+// In a forked child that rebuilt its rings: this thread's exit must not hand
+// back a ring of the old pool.
+void ForgetThreadRing();
 }  // namespace heapdrift::agent

@@ -9,23 +9,27 @@
 // the program's own exit handlers and static destructors) writes the final
 // snapshot. Agent state is never torn down: hooks keep running until the end.
 //
-// Fork: the child is silent (no collector, no sampling, never writes the
-// parent's recording); fork + exec is followed through the environment.
+// Fork: by default the child is silent (no collector, no sampling, never
+// writes the parent's recording). With HEAPDRIFT_FOLLOW_FORK=1 it starts a
+// recording of its own, from the moment of the fork (see StartInForkedChild).
 // Exec: children inherit the agent only with HEAPDRIFT_FOLLOW_EXEC=1; then
 // every program image after the first writes its own recording, the output
 // path suffixed with ".<pid>" unless it already contains "%p".
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "agent.h"
 #include "collector.h"
 #include "hooks.h"
+#include "page_arena.h"
 #include "raw_log.h"
 #include "real_alloc.h"
 #include "sampler.h"
@@ -70,6 +74,15 @@ void StopPreloadingIntoChildren() {
   }
 }
 
+// Every process of a followed tree after the first writes OUTPUT.<pid> (or
+// its own expansion of "%p"), never over an existing file.
+void NameAsLaterImage(Options& options) {
+  options.later_image = true;
+  if (options.streams_to_socket() || std::strstr(options.output, "%p") != nullptr) return;
+  size_t length = std::strlen(options.output);
+  if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);
+}
+
 // With follow-exec, the first process of the tree records to the path as
 // given and marks the environment; every later program image (a child, or
 // this process after exec) finds the mark and gets its own file.
@@ -80,10 +93,7 @@ void ApplyFollowExecNaming(Options& options) {
     setenv("HEAPDRIFT_ROOT_PID", pid_text, 1);
     return;
   }
-  options.later_image = true;
-  if (options.streams_to_socket() || std::strstr(options.output, "%p") != nullptr) return;
-  size_t length = std::strlen(options.output);
-  if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);
+  NameAsLaterImage(options);
 }
 
 void AtExit() {
@@ -92,7 +102,68 @@ void AtExit() {
   g_collector.Finish();
 }
 
-void AtForkChild() { g_agent.state.store(AgentState::kOff, std::memory_order_release); }
+// Reserves the tables, then starts the collector; false (said why) if not.
+bool StartRecording(const Options& options) {
+  if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
+      !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
+      !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
+                          static_cast<uint32_t>(options.ring_events))) {
+    LogLine("cannot reserve memory for its tables; profiling disabled");
+    return false;
+  }
+  g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
+  return g_collector.Start(options);
+}
+
+// The child of a fork starts a recording of its own, as if it had just
+// started: every table and the collector are built anew. Nothing inherited
+// can be trusted: the parent's threads (its collector among them) may have
+// been halfway through changing a table when the fork copied it, and they do
+// not exist here to finish. The inherited tables are unmapped, so the child
+// does not keep the parent's copies alive. Blocks allocated before the fork
+// are not in the child's recording (their frees are not seen), and there is
+// no leak scan at exit: it would take those untracked blocks for unknown
+// memory. Runs on the only thread of the child, inside fork(), with signals
+// blocked so that no handler's free() reads a table being rebuilt.
+void StartInForkedChild() {
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  {
+    InAgentScope scope;
+    UnmapAllPages();
+    std::construct_at(&g_agent.stacks);
+    std::construct_at(&g_agent.live);
+    std::construct_at(&g_agent.rings);
+    std::construct_at(&g_agent.modules);
+    std::construct_at(&g_agent.counters);
+    std::construct_at(&g_collector);
+    tls_state.ring = nullptr;
+    // Reseeded and redrawn: sibling workers must not sample alike.
+    tls_state.rng_state = 0;
+    tls_state.bytes_until_sample = 0;
+    ForgetThreadRing();
+    g_agent.pid = getpid();
+    g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
+    Options& options = g_agent.options;
+    options.leak_scan = false;
+    NameAsLaterImage(options);
+    if (StartRecording(options)) g_agent.state.store(AgentState::kActive, std::memory_order_release);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void AtForkChild() {
+  // Whatever happens next, the parent's recording is the parent's.
+  bool was_active = g_agent.active();
+  g_agent.state.store(AgentState::kOff, std::memory_order_release);
+  g_collector.LeaveParentsRecording();
+  // A fork from a signal handler that interrupted the agent would leave this
+  // thread halfway through a table the child is about to rebuild: stay off.
+  if (g_agent.options.follow_fork && was_active && tls_state.in_agent == 0) {
+    StartInForkedChild();
+  }
+}
 
 void Start() {
   InAgentScope scope;  // everything below may allocate: never sample it
@@ -138,12 +209,8 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
-  if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
-      !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
-      !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
-                          static_cast<uint32_t>(options.ring_events)) ||
-      !InitThreadExitKey()) {
-    LogLine("cannot reserve memory for its tables; profiling disabled");
+  if (!InitThreadExitKey()) {
+    LogLine("cannot create a thread-specific key; profiling disabled");
     g_agent.state.store(AgentState::kOff);
     return;
   }
@@ -154,8 +221,7 @@ void Start() {
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
     SetAgentTextRange(begin, end);
   }
-  g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
-  if (!g_collector.Start(options)) {
+  if (!StartRecording(options)) {
     g_agent.state.store(AgentState::kOff);
     return;
   }

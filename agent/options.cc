@@ -67,6 +67,7 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
       !ParseCount("HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
                   error_size) ||
       !ParseFlag("HEAPDRIFT_FOLLOW_EXEC", &options->follow_exec, error, error_size) ||
+      !ParseFlag("HEAPDRIFT_FOLLOW_FORK", &options->follow_fork, error, error_size) ||
       !ParseFlag("HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size)) {
     return false;
   }

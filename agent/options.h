@@ -19,8 +19,9 @@ struct Options {
   uint64_t max_threads = 1024;                 // HEAPDRIFT_MAX_THREADS
   uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)
   bool follow_exec = false;                    // HEAPDRIFT_FOLLOW_EXEC
+  bool follow_fork = false;                    // HEAPDRIFT_FOLLOW_FORK
   bool leak_scan = false;                      // HEAPDRIFT_LEAK_SCAN (exact mode only)
-  bool later_image = false;  // follow-exec: not the first program of the tree
+  bool later_image = false;  // followed: not the first process of the tree
 
   bool streams_to_socket() const;
   const char* socket_path() const;  // after "unix:"

@@ -70,6 +70,14 @@ void* RemapPages(void* address, size_t old_bytes, size_t new_bytes) {
   return moved;
 }
 
+void UnmapAllPages() {
+  for (RegionSlot& slot : g_regions) {
+    uintptr_t begin = slot.begin.load(std::memory_order_acquire);
+    if (begin == 0) continue;
+    UnmapPages(reinterpret_cast<void*>(begin), slot.size.load(std::memory_order_acquire));
+  }
+}
+
 uint64_t MappedBytes() { return g_mapped_bytes.load(std::memory_order_relaxed); }
 
 size_t AgentRegions(PageRegion* regions, size_t capacity) {

@@ -15,6 +15,10 @@ void UnmapPages(void* address, size_t bytes);
 // Grows (possibly moving) a mapping obtained from MapPages.
 void* RemapPages(void* address, size_t old_bytes, size_t new_bytes);
 
+// Unmaps everything mapped so far: for a forked child that rebuilds the
+// agent's state from nothing (no thread may still use the old mappings).
+void UnmapAllPages();
+
 // Bytes currently reserved through these functions: the agent's memory bound.
 uint64_t MappedBytes();
 

@@ -87,6 +87,11 @@ void Sink::Fail(const char* what, int error) {
   }
 }
 
+void Sink::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
 bool Sink::Write(const uint8_t* data, size_t size, int timeout_ms) {
   if (!healthy()) return false;
   while (size > 0) {

@@ -22,6 +22,10 @@ class Sink {
   // a stalled receiver before giving up.
   bool Write(const uint8_t* data, size_t size, int timeout_ms = 1000);
 
+  // Closes without a word; a forked child drops the parent's stream this way,
+  // so a receiver still sees the parent's end when the parent exits.
+  void Close();
+
   bool healthy() const { return fd_ >= 0 && !failed_; }
   const char* description() const { return description_; }
 

@@ -32,7 +32,9 @@ std::string_view BareName(std::string_view function) {
 
 // malloc wrappers of widely deployed programs and libraries, which would
 // otherwise be named as the call site of everything: redis (zmalloc), git
-// and binutils (xmalloc), GLib (g_malloc), CPython (PyMem_*, PyObject_*).
+// and binutils (xmalloc), GLib (g_malloc), CPython (PyMem_*, PyObject_*),
+// nginx (ngx_alloc and its pools: a pool's blocks are charged to the code
+// that created or grew the pool).
 bool IsWellKnownWrapper(std::string_view name) {
   for (std::string_view wrapper :
        {"zmalloc", "zcalloc", "zrealloc", "zmalloc_usable", "zcalloc_usable",
@@ -42,7 +44,10 @@ bool IsWellKnownWrapper(std::string_view name) {
         "g_malloc_n", "g_malloc0_n", "g_realloc", "g_realloc_n", "g_try_malloc",
         "g_try_malloc0", "g_try_realloc", "g_strdup", "g_strndup", "g_memdup2", "PyMem_Malloc",
         "PyMem_Calloc", "PyMem_Realloc", "PyMem_RawMalloc", "PyMem_RawCalloc",
-        "PyMem_RawRealloc", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc"}) {
+        "PyMem_RawRealloc", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+        "ngx_alloc", "ngx_calloc", "ngx_memalign", "ngx_create_pool", "ngx_palloc",
+        "ngx_pnalloc", "ngx_pcalloc", "ngx_pmemalign", "ngx_palloc_small", "ngx_palloc_block",
+        "ngx_palloc_large"}) {
     if (name == wrapper) return true;
   }
   return false;

@@ -19,6 +19,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     uint64_t sample_bytes = 0;
     uint64_t interval_ms = 0;
     bool follow_exec = false;
+    bool follow_fork = false;
     std::vector<std::string> command;
   };
   auto settings = std::make_shared<Settings>();
@@ -27,6 +28,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "Examples:\n"
       "  heapdrift run -o server.rec -- ./server --port 8080\n"
       "  heapdrift run --sample-bytes 1 -o exact.rec -- ./unit_tests\n"
+      "  heapdrift run --follow-fork -o nginx.rec -- nginx -g 'daemon off;'\n"
       "The exit code is the program's own (128+N if signal N ended it).");
   run->add_option("-o,--output", settings->output, "Recording to write")->required();
   run->add_option("--sample-bytes", settings->sample_bytes,
@@ -36,6 +38,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(10, 3600000));
   run->add_flag("--follow-exec", settings->follow_exec,
                 "Also record programs it executes (each to OUTPUT.<pid>)");
+  run->add_flag("--follow-fork", settings->follow_fork,
+                "Also record children it forks without exec, e.g. pre-forked server workers "
+                "(each to OUTPUT.<pid>, from the fork on)");
   run->add_option("command", settings->command, "Program and its arguments (after --)")
       ->required();
   run->callback([settings, exit_code] {
@@ -66,6 +71,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
     }
     if (settings->follow_exec) env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
+    if (settings->follow_fork) env.emplace_back("HEAPDRIFT_FOLLOW_FORK", "1");
     ChildResult result = RunChild(settings->command, env);
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());

@@ -8,7 +8,7 @@ packages=(
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
   clang libclang-rt-14-dev  # tests: the libFuzzer target
-  sqlite3 git redis-server redis-tools memcached libmemcached-tools  # tests: real programs
+  sqlite3 git redis-server redis-tools memcached libmemcached-tools nginx-light wrk  # tests: real programs
 )
 missing=()
 for package in "${packages[@]}"; do

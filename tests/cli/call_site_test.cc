@@ -40,9 +40,9 @@ TEST(CallSite, SkipsTheUsersOwnWrappers) {
   EXPECT_EQ(AllocatingFrame(frames, {"my_alloc", "pool_alloc"}), 2u);
 }
 
-TEST(CallSite, SkipsWellKnownWrappersOfRedisGitGlibAndPython) {
+TEST(CallSite, SkipsWellKnownWrappersOfRedisGitGlibPythonAndNginx) {
   for (const char* wrapper : {"zmalloc_usable", "ztrymalloc_usable", "xmalloc", "g_malloc0",
-                              "PyObject_Malloc"}) {
+                              "PyObject_Malloc", "ngx_palloc_block"}) {
     std::vector<symbolizer::Frame> frames = {At("malloc", "", "/lib/libc.so.6"),
                                              At(wrapper, "", "/usr/bin/program"),
                                              At("dictAddRaw", "", "/usr/bin/program")};

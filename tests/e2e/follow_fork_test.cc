@@ -1,0 +1,154 @@
+// Forked children without exec (pre-forking servers: nginx, Apache, PostgreSQL)
+// are silent by default and record themselves with HEAPDRIFT_FOLLOW_FORK=1.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "paths.h"
+#include "recording_queries.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+constexpr int kWorkers = 3;
+constexpr int kWorkerMilliseconds = 1500;
+// prefork_workers.c: each worker keeps one 2 KiB block per millisecond; the
+// parent keeps 1,024 blocks of 8 KiB from before the fork.
+constexpr double kWorkerLiveBytes = kWorkerMilliseconds * 2048.0;
+constexpr double kParentLiveBytes = 1024 * 8192.0;
+
+double LiveBytesThrough(const cli::Recording& recording, const char* function) {
+  FunctionRange range = FindFunction(Host("prefork_workers"), function);
+  EXPECT_GT(range.end, range.start) << function;
+  std::set<uint32_t> stacks;
+  for (uint32_t id : StacksThrough(recording, Host("prefork_workers"), range)) stacks.insert(id);
+  double live = 0;
+  for (const auto& [id, site] : FinalSites(recording)) {
+    if (stacks.count(id)) live += static_cast<double>(site.live_bytes());
+  }
+  return live;
+}
+
+ProcessResult RunWorkers(const TempDir& dir, Environment env) {
+  env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", "16384");
+  env.emplace_back("HEAPDRIFT_INTERVAL_MS", "100");
+  return RunUnderAgent({Host("prefork_workers"), std::to_string(kWorkers),
+                        std::to_string(kWorkerMilliseconds)},
+                       dir.File("server.rec"), env);
+}
+
+TEST(FollowFork, ForkedChildrenAreSilentByDefault) {
+  TempDir dir;
+  ProcessResult traced = RunWorkers(dir, {});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  cli::Recording parent = LoadRecording(dir.File("server.rec"));
+  EXPECT_EQ(LiveBytesThrough(parent, "WorkerLoop"), 0.0);
+}
+
+TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
+  TempDir dir;
+  ProcessResult plain = RunProcess({Host("prefork_workers"), std::to_string(kWorkers),
+                                    std::to_string(kWorkerMilliseconds)});
+  ProcessResult traced = RunWorkers(dir, {{"HEAPDRIFT_FOLLOW_FORK", "1"}});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(traced.out, plain.out);
+  EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
+
+  cli::Recording parent = LoadRecording(dir.File("server.rec"));
+  double parent_live = LiveBytesThrough(parent, "ParentSetup");
+  EXPECT_NEAR(parent_live, kParentLiveBytes, 0.25 * kParentLiveBytes);
+  EXPECT_EQ(LiveBytesThrough(parent, "WorkerLoop"), 0.0);
+
+  std::set<uint32_t> worker_pids;
+  std::set<double> estimates;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename() == "server.rec") continue;
+    cli::Recording worker = LoadRecording(entry.path());
+    SCOPED_TRACE(entry.path().string());
+    EXPECT_EQ(entry.path().filename(), "server.rec." + std::to_string(worker.header.pid()));
+    EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
+    worker_pids.insert(worker.header.pid());
+    ASSERT_FALSE(worker.snapshots.empty());
+    EXPECT_TRUE(worker.snapshots.back().final());
+    // ~190 samples a worker: the estimate is within a few percent.
+    double estimate = LiveBytesThrough(worker, "WorkerLoop");
+    EXPECT_NEAR(estimate, kWorkerLiveBytes, 0.3 * kWorkerLiveBytes);
+    estimates.insert(estimate);
+    // What the parent allocated before the fork is not the worker's: its
+    // frees of those blocks are not seen either.
+    EXPECT_EQ(LiveBytesThrough(worker, "ParentSetup"), 0.0);
+    EXPECT_EQ(worker.snapshots.back().stats().dropped_live_table_full(), 0u);
+  }
+  EXPECT_EQ(worker_pids.size(), static_cast<size_t>(kWorkers));
+  // Siblings are sampled independently. They allocate alike, so a random
+  // state inherited from the parent would give all of them the same
+  // estimate; independent ones give three equal counts ~0.1% of the time.
+  EXPECT_GT(estimates.size(), 1u);
+}
+
+TEST(FollowFork, WorkersStreamToTheReceiverAsFollowedProcesses) {
+  TempDir dir;
+  std::string socket = dir.File("agent.sock");
+  ProcessResult receiver;
+  std::thread listening([&] {
+    receiver = RunProcess(
+        {kCliPath, "record", "--listen", "unix:" + socket, "-o", dir.File("received.rec")});
+  });
+  for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ProcessResult traced = RunUnderAgent(
+      {Host("prefork_workers"), "2", "600"}, "unix:" + socket,
+      {{"HEAPDRIFT_FOLLOW_FORK", "1"}, {"HEAPDRIFT_INTERVAL_MS", "100"}});
+  listening.join();
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
+  ASSERT_EQ(receiver.exit_code, 0) << receiver.err;
+  cli::Recording parent = LoadRecording(dir.File("received.rec"));
+  int workers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename().string().rfind("received.rec.", 0) != 0) continue;
+    cli::Recording worker = LoadRecording(entry.path());
+    EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
+    EXPECT_TRUE(!worker.snapshots.empty() && worker.snapshots.back().final()) << entry.path();
+    ++workers;
+  }
+  EXPECT_EQ(workers, 2);
+}
+
+// 1,000 forks while three threads allocate: children of a parent that was
+// inside malloc or the agent at the fork rebuild the agent and record; the
+// half that exec (without follow-exec) leave their recording's header only.
+TEST(FollowFork, AThousandForksUnderLoadKeepTheHostsBehaviour) {
+  TempDir dir;
+  std::vector<std::string> argv = {Host("fork_exec"), "1000", Host("exec_child")};
+  ProcessResult plain = RunProcess(argv, {}, 400);
+  ProcessResult traced =
+      RunUnderAgent(argv, dir.File("forks.rec"), {{"HEAPDRIFT_FOLLOW_FORK", "1"}}, 400);
+  ASSERT_FALSE(traced.timed_out) << "a forked child hung";
+  EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
+  EXPECT_EQ(traced.out, plain.out);
+  EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
+  int finished = 0, header_only = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename() == "forks.rec") continue;
+    cli::Recording child;
+    ASSERT_EQ(cli::ReadRecording(entry.path(), &child).status, cli::ReadStatus::kOk);
+    if (child.snapshots.empty()) {
+      ++header_only;
+    } else {
+      finished += child.snapshots.back().final();
+    }
+  }
+  EXPECT_EQ(finished, 500);
+  EXPECT_EQ(header_only, 500);
+}
+
+}  // namespace
+}  // namespace heapdrift::testing

@@ -1,0 +1,99 @@
+// Debian's nginx, a pre-forking server: a master forks worker processes
+// (without exec) that serve every request. Under wrk from a second process,
+// with the agent following forks, it serves the same responses as without,
+// stops gracefully, and each worker leaves its own complete recording.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "paths.h"
+#include "recording_queries.h"
+#include "system_support.h"
+#include "temp_dir.h"
+
+namespace heapdrift::testing {
+namespace {
+
+constexpr int kWorkers = 2;
+
+// A server on 127.0.0.1 serving one 64 KiB page, gzipped per request (zlib
+// state comes from nginx's pools, which come from malloc).
+std::string WriteServer(const TempDir& dir, const std::string& port) {
+  std::filesystem::create_directories(dir.File("www"));
+  std::ofstream page(dir.File("www/index.html"));
+  for (int line = 0; line < 1024; ++line) page << "line " << line << " of the page, gzip me\n";
+  page.close();
+  std::ofstream config(dir.File("nginx.conf"));
+  config << "daemon off;\nmaster_process on;\nworker_processes " << kWorkers << ";\n"
+         << "user root;\npid " << dir.File("nginx.pid") << ";\nerror_log "
+         << dir.File("error.log") << ";\nevents { worker_connections 256; }\n"
+         << "http {\n  access_log off;\n  gzip on;\n"
+         << "  gzip_min_length 0;\n  client_body_temp_path " << dir.File("body") << ";\n"
+         << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir.File("www")
+         << ";\n  }\n}\n";
+  return dir.File("nginx.conf");
+}
+
+// Starts nginx (under `server_prefix`), drives it with wrk for 3 s, fetches
+// the page once, then asks for a graceful stop. Prints the response checks.
+ProcessResult RunNginxLoad(const TempDir& dir, const std::string& server_prefix) {
+  std::string port = std::to_string(20000 + getpid() % 20000);
+  std::string config = WriteServer(dir, port);
+  std::string url = "http://127.0.0.1:" + port + "/index.html";
+  std::string script =
+      "set -e\n" + server_prefix + " nginx -e " + dir.File("error.log") + " -c " + config +
+      " &\nserver=$!\n"
+      "for i in $(seq 100); do python3 -c 'import urllib.request,sys; "
+      "urllib.request.urlopen(sys.argv[1])' " + url + " 2>/dev/null && break; sleep 0.1; done\n"
+      "wrk -t 2 -c 16 -d 3s -H 'Accept-Encoding: gzip' " + url + " > " + dir.File("wrk.txt") +
+      "\n"
+      "grep -c 'Non-2xx\\|Socket errors' " + dir.File("wrk.txt") + " || true\n"
+      "python3 -c 'import urllib.request,sys,hashlib; "
+      "print(hashlib.sha256(urllib.request.urlopen(sys.argv[1]).read()).hexdigest())' " + url +
+      "\nnginx -e " + dir.File("error.log") + " -c " + config + " -s quit\n"
+      "wait $server\n";
+  return RunProcess({"sh", "-c", script}, {}, 300);
+}
+
+uint64_t RequestsServed(const TempDir& dir) {
+  std::ifstream wrk(dir.File("wrk.txt"));
+  std::string text((std::istreambuf_iterator<char>(wrk)), {});
+  std::smatch match;
+  if (!std::regex_search(text, match, std::regex("(\\d+) requests in"))) return 0;
+  return std::stoull(match[1]);
+}
+
+TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
+  ASSERT_TRUE(Installed("nginx") && Installed("wrk")) << "install nginx-light and wrk";
+  TempDir plain_dir;
+  ProcessResult plain = RunNginxLoad(plain_dir, "");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  ASSERT_GT(RequestsServed(plain_dir), 1000u);
+
+  TempDir dir;
+  std::string recording = dir.File("nginx.rec");
+  ProcessResult traced = RunNginxLoad(
+      dir, std::string(kCliPath) + " run --follow-fork --interval-ms 200 -o " + recording + " --");
+  EXPECT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(traced.out, plain.out);  // no error responses, same page
+  EXPECT_GT(RequestsServed(dir), 1000u);
+  EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
+
+  cli::Recording master = LoadRecording(recording);
+  int workers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename().string().rfind("nginx.rec.", 0) != 0) continue;
+    SCOPED_TRACE(entry.path().string());
+    cli::Recording worker = LoadRecording(entry.path());
+    EXPECT_EQ(worker.header.parent_pid(), master.header.pid());
+    ExpectSoundRecording(entry.path());
+    ++workers;
+  }
+  EXPECT_EQ(workers, kWorkers);
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
