@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ bool Sink::OpenFile(const char* path, bool keep_existing) {
     LogLine("cannot write %s: %s; profiling disabled", description_, strerror(errno));
     return false;
   }
+  RememberIdentity();
   return true;
 }
 
@@ -73,6 +75,7 @@ bool Sink::OpenSocket(const char* path) {
     return false;
   }
   is_socket_ = true;
+  RememberIdentity();
   return true;
 }
 
@@ -87,13 +90,33 @@ void Sink::Fail(const char* what, int error) {
   }
 }
 
+void Sink::RememberIdentity() {
+  struct stat opened {};
+  if (fstat(fd_, &opened) == 0) {
+    device_ = opened.st_dev;
+    inode_ = opened.st_ino;
+  }
+}
+
+bool Sink::StillOurs() const {
+  struct stat now {};
+  return fd_ >= 0 && fstat(fd_, &now) == 0 && now.st_dev == device_ && now.st_ino == inode_;
+}
+
 void Sink::Close() {
-  if (fd_ >= 0) close(fd_);
+  if (StillOurs()) close(fd_);
   fd_ = -1;
 }
 
 bool Sink::Write(const uint8_t* data, size_t size, int timeout_ms) {
   if (!healthy()) return false;
+  if (!StillOurs()) {
+    fd_ = -1;
+    failed_ = true;
+    LogLine("the program closed the descriptor of %s; the program continues, heapdrift stops "
+            "recording", description_);
+    return false;
+  }
   while (size > 0) {
     ssize_t written = is_socket_ ? send(fd_, data, size, MSG_NOSIGNAL) : write(fd_, data, size);
     if (written > 0) {

@@ -26,6 +26,11 @@ class Sink {
   // so a receiver still sees the parent's end when the parent exits.
   void Close();
 
+  // Whether the descriptor is still the one opened here. A program may close
+  // every descriptor it did not open (daemons do) and get the number back for
+  // a file of its own: the sink must never write to or close that one.
+  bool StillOurs() const;
+
   bool healthy() const { return fd_ >= 0 && !failed_; }
   const char* description() const { return description_; }
 
@@ -34,7 +39,10 @@ class Sink {
   bool OpenSocket(const char* path);
   void Fail(const char* what, int error);
 
+  void RememberIdentity();
+
   int fd_ = -1;
+  uint64_t device_ = 0, inode_ = 0;
   bool is_socket_ = false;
   bool failed_ = false;
   char description_[4200] = "";

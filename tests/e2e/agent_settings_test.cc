@@ -13,6 +13,7 @@
 #include "recording_queries.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {
@@ -155,6 +156,28 @@ TEST(AgentSettings, ChildrenRunWithoutTheAgentUnlessFollowExecIsSet) {
     }
   }
   EXPECT_EQ(files, 2);
+}
+
+// Daemons close every descriptor they did not open, then open their own
+// files, which get the agent's old numbers. The agent must never write into
+// nor close the program's file: it checks the descriptor is still the file
+// it opened. (At 20 ms snapshots the parent's collector finds out first; at
+// one an hour, the forked worker lets go of the parent's output first, and
+// the parent finds out at exit.)
+TEST(AgentSettings, AProgramThatClosesTheAgentsDescriptorKeepsItsOwnFile) {
+  for (const char* interval : {"20", "3600000"}) {
+    SCOPED_TRACE(interval);
+    TempDir dir;
+    ProcessResult traced =
+        RunUnderAgent({Host("closes_fds"), dir.File("program.log")}, dir.File("host.rec"),
+                      {{"HEAPDRIFT_INTERVAL_MS", interval}, {"HEAPDRIFT_FOLLOW_FORK", "1"}});
+    EXPECT_EQ(traced.exit_code, 0) << traced.err;
+    EXPECT_EQ(traced.out, "log fd 3\n");
+    EXPECT_EQ(ReadFile(dir.File("program.log")), "parent started\nworker started\nparent done\n");
+    auto lines = LinesStartingWith(traced.err, "heapdrift:");
+    ASSERT_EQ(lines.size(), 1u) << traced.err;
+    EXPECT_NE(lines[0].find("the program closed the descriptor of"), std::string::npos);
+  }
 }
 
 TEST(AgentSettings, AProgramWithItsOwnMallocIsToldSoOnce) {
