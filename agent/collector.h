@@ -1,7 +1,7 @@
 // The collector thread: the only consumer of the per-thread rings and the only
-// writer of the recording. Every 20 ms it drains the rings into per-site
-// totals and, every snapshot interval, encodes a snapshot and writes it to the
-// sink. It also steers the adaptive sampling interval.
+// writer of the recording. Every 20 ms (160 ms when quiet) it drains the
+// rings into per-site totals and, every snapshot interval, encodes a snapshot
+// and writes it to the sink. It also steers the adaptive sampling interval.
 //
 // Host threads never wait for it: they only push to their own ring. The exit
 // path (Finish) takes its lock with a timeout and writes the final snapshot.
@@ -39,7 +39,7 @@ class Collector {
   void Run();
   void Drain();
   void FoldSpills();
-  void AdaptInterval(uint64_t now_ns);
+  double AdaptInterval(uint64_t now_ns);
   bool WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks = nullptr);
   bool WriteHeader(const Options& options);
 

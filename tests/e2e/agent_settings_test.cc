@@ -180,6 +180,25 @@ TEST(AgentSettings, AProgramThatClosesTheAgentsDescriptorKeepsItsOwnFile) {
   }
 }
 
+// An idle program's collector wakes ~7 times a second (each wake-up of a
+// sleeping thread costs CPU), not 50, and still writes every snapshot.
+TEST(AgentSettings, AnIdleProgramWakesTheCollectorRarely) {
+  TempDir dir;
+  ProcessResult traced = RunUnderAgent(
+      {"/bin/sh", "-c", "sleep 4; for t in /proc/$$/task/*; do cat $t/comm $t/status; done"},
+      dir.File("idle.rec"));
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  size_t collector = traced.out.find("heapdrift\nName:");
+  ASSERT_NE(collector, std::string::npos) << traced.out;
+  size_t field = traced.out.find("voluntary_ctxt_switches:", collector);
+  ASSERT_NE(field, std::string::npos);
+  int wakeups = std::stoi(traced.out.substr(field + sizeof("voluntary_ctxt_switches:") - 1));
+  EXPECT_LT(wakeups, 60) << "at 20 ms it would be 200";
+  cli::Recording recording;  // the shell leaves with _exit: no final snapshot
+  ASSERT_EQ(cli::ReadRecording(dir.File("idle.rec"), &recording).status, cli::ReadStatus::kOk);
+  EXPECT_GE(recording.snapshots.size(), 4u);
+}
+
 TEST(AgentSettings, AProgramWithItsOwnMallocIsToldSoOnce) {
   TempDir dir;
   ProcessResult traced = RunUnderAgent({Host("own_malloc")}, dir.File("own.rec"));
