@@ -216,7 +216,13 @@ TEST(Check, ASampledRunChecksGrowthOnly) {
   EXPECT_EQ(result.process.exit_code, kCheckFailed) << result.process.err;
   const nlohmann::json& process = result.report["processes"][0];
   EXPECT_FALSE(process["leaks_checked"].get<bool>());
-  EXPECT_EQ(process["growth"].size(), 1u);
+  // The leak comes first; sampling noise may, rarely, carry a small site of
+  // the session code over the limit too (seen once in CI: 2 sites).
+  ASSERT_FALSE(process["growth"].empty()) << result.process.err;
+  EXPECT_NE(process["growth"][0]["function"].get<std::string>().find(
+                "SessionStore::CreateSession"),
+            std::string::npos)
+      << process["growth"].dump();
   EXPECT_NE(result.process.err.find("leaks at exit need exact mode"), std::string::npos);
 }
 
