@@ -25,10 +25,10 @@ constinit Collector g_collector;
 namespace {
 
 // Rings are drained every 20 ms while samples flow fast. At up to the
-// default budget (2,000/s: at most 320 events a ring in 160 ms, of 2,048) the pause
-// doubles up to 160 ms: waking a sleeping thread costs more than the drain
-// itself (2 ms of CPU per second at 50 wake-ups/s, measured on an idle
-// process). A burst during a long pause is seen at the next drain, which
+// default budget (2,000/s: at most 320 events a ring in 160 ms, of 2,048)
+// the pause doubles up to 160 ms: waking a sleeping thread costs more than
+// the drain itself (2 ms of CPU per second at 50 wake-ups/s, measured on an
+// idle process). A burst during a long pause is seen at the next drain, which
 // raises the interval and returns to 20 ms; a ring it fills meanwhile counts
 // the drops and backs the interval off at once, as at any time.
 constexpr uint64_t kDrainPeriodNs = 20'000'000;
