@@ -198,6 +198,7 @@ bool InitThreadExitKey() {
 }
 
 void ForgetThreadRing() {
+  tls_state.ring = nullptr;
   if (g_ring_key_ready) pthread_setspecific(g_ring_key, nullptr);
 }
 

@@ -49,7 +49,7 @@ namespace heapdrift::agent {
 // Creates the pthread key whose destructor runs OnThreadExit; from init only.
 bool InitThreadExitKey();
 
-// In a forked child that rebuilt its rings: this thread's exit must not hand
-// back a ring of the old pool.
+// In a forked child that rebuilt its rings: this thread holds no ring of the
+// old pool, and its exit must not hand one back.
 void ForgetThreadRing();
 }  // namespace heapdrift::agent

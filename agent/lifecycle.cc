@@ -138,11 +138,10 @@ void StartInForkedChild() {
     std::construct_at(&g_agent.modules);
     std::construct_at(&g_agent.counters);
     std::construct_at(&g_collector);
-    tls_state.ring = nullptr;
+    ForgetThreadRing();
     // Reseeded and redrawn: sibling workers must not sample alike.
     tls_state.rng_state = 0;
     tls_state.bytes_until_sample = 0;
-    ForgetThreadRing();
     g_agent.pid = getpid();
     g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
     Options& options = g_agent.options;

@@ -67,11 +67,10 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
 
   std::set<uint32_t> worker_pids;
   std::set<double> estimates;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-    if (entry.path().filename() == "server.rec") continue;
-    cli::Recording worker = LoadRecording(entry.path());
-    SCOPED_TRACE(entry.path().string());
-    EXPECT_EQ(entry.path().filename(), "server.rec." + std::to_string(worker.header.pid()));
+  for (const std::string& path : FollowedRecordings(dir.File("server.rec"))) {
+    cli::Recording worker = LoadRecording(path);
+    SCOPED_TRACE(path);
+    EXPECT_EQ(path, dir.File("server.rec." + std::to_string(worker.header.pid())));
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
     worker_pids.insert(worker.header.pid());
     ASSERT_FALSE(worker.snapshots.empty());
@@ -111,15 +110,13 @@ TEST(FollowFork, WorkersStreamToTheReceiverAsFollowedProcesses) {
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
   ASSERT_EQ(receiver.exit_code, 0) << receiver.err;
   cli::Recording parent = LoadRecording(dir.File("received.rec"));
-  int workers = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-    if (entry.path().filename().string().rfind("received.rec.", 0) != 0) continue;
-    cli::Recording worker = LoadRecording(entry.path());
+  std::vector<std::string> workers = FollowedRecordings(dir.File("received.rec"));
+  for (const std::string& path : workers) {
+    cli::Recording worker = LoadRecording(path);
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
-    EXPECT_TRUE(!worker.snapshots.empty() && worker.snapshots.back().final()) << entry.path();
-    ++workers;
+    EXPECT_TRUE(!worker.snapshots.empty() && worker.snapshots.back().final()) << path;
   }
-  EXPECT_EQ(workers, 2);
+  EXPECT_EQ(workers.size(), 2u);
 }
 
 // 1,000 forks while three threads allocate: children of a parent that was
@@ -136,10 +133,9 @@ TEST(FollowFork, AThousandForksUnderLoadKeepTheHostsBehaviour) {
   EXPECT_EQ(traced.out, plain.out);
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
   int finished = 0, header_only = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-    if (entry.path().filename() == "forks.rec") continue;
+  for (const std::string& path : FollowedRecordings(dir.File("forks.rec"))) {
     cli::Recording child;
-    ASSERT_EQ(cli::ReadRecording(entry.path(), &child).status, cli::ReadStatus::kOk);
+    ASSERT_EQ(cli::ReadRecording(path, &child).status, cli::ReadStatus::kOk);
     if (child.snapshots.empty()) {
       ++header_only;
     } else {

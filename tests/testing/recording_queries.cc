@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -68,6 +69,19 @@ std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
     }
   }
   return ids;
+}
+
+std::vector<std::string> FollowedRecordings(const std::string& recording) {
+  std::filesystem::path first(recording);
+  std::string prefix = first.filename().string() + ".";
+  std::vector<std::string> followed;
+  for (const auto& entry : std::filesystem::directory_iterator(first.parent_path())) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+      followed.push_back(entry.path().string());
+    }
+  }
+  std::sort(followed.begin(), followed.end());
+  return followed;
 }
 
 cli::Recording LoadRecording(const std::string& path) {

@@ -27,6 +27,10 @@ FunctionRange FindFunction(const std::string& elf_path, const std::string& deman
 std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
                                     const std::string& module_path, FunctionRange function);
 
+// The recordings of the processes followed from the one writing `recording`
+// (forked or exec'd children): `<recording>.<suffix>` beside it, sorted.
+std::vector<std::string> FollowedRecordings(const std::string& recording);
+
 // Reads a recording and fails the current test if it cannot.
 cli::Recording LoadRecording(const std::string& path);
 
