@@ -180,12 +180,10 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
       "Exit code: the command's own when non-zero (128+N if signal N ended it); otherwise 0\n"
       "when clean and 23 when a process leaked or grew; 2 bad options or suppressions;\n"
       "1 when heapdrift could not run or write its reports; 127/126 program not found/runnable.");
-  check->add_option("--sample-bytes", settings->sample_bytes,
-                    "Sample instead of recording every allocation (for long runs; leaks at exit "
-                    "are then not checked, only --max-growth)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-  check->add_option("--interval-ms", settings->interval_ms, "Milliseconds between snapshots")
-      ->check(CLI::Range(10, 3600000));
+  AddSamplingOptions(check, &settings->sample_bytes,
+                     "Sample instead of recording every allocation (for long runs; leaks at exit "
+                     "are then not checked, only --max-growth)",
+                     &settings->interval_ms);
   check->add_flag("--include-reachable", settings->include_reachable,
                   "Fail on blocks still reachable at exit too, not only definitely leaked ones");
   check->add_option("--max-leak-bytes", settings->max_leak_bytes,

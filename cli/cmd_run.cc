@@ -8,6 +8,7 @@
 
 #include "agent_locator.h"
 #include "child_process.h"
+#include "command_support.h"
 #include "commands.h"
 #include "recording.h"
 
@@ -31,11 +32,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "  heapdrift run --follow-fork -o nginx.rec -- nginx -g 'daemon off;'\n"
       "The exit code is the program's own (128+N if signal N ended it).");
   run->add_option("-o,--output", settings->output, "Recording to write")->required();
-  run->add_option("--sample-bytes", settings->sample_bytes,
-                  "Mean bytes between samples (1 = record every allocation; default 65536)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-  run->add_option("--interval-ms", settings->interval_ms, "Milliseconds between snapshots")
-      ->check(CLI::Range(10, 3600000));
+  AddSamplingOptions(run, &settings->sample_bytes,
+                     "Mean bytes between samples (1 = record every allocation; default 65536)",
+                     &settings->interval_ms);
   run->add_flag("--follow-exec", settings->follow_exec,
                 "Also record programs it executes (each to OUTPUT.<pid>)");
   run->add_flag("--follow-fork", settings->follow_fork,

@@ -21,4 +21,10 @@ void PrintWarnings(const std::vector<std::string>& warnings);
 void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
                       std::string* debug_paths);
 
+// The agent's rate settings of every command that runs a program under it,
+// bounded as the agent bounds HEAPDRIFT_SAMPLE_BYTES and _INTERVAL_MS:
+// --sample-bytes (described by `sample_help`) and --interval-ms.
+void AddSamplingOptions(CLI::App* command, uint64_t* sample_bytes, const std::string& sample_help,
+                        uint64_t* interval_ms);
+
 }  // namespace heapdrift::cli
