@@ -74,7 +74,8 @@ bool Collector::WriteHeader(const Options& options) {
                     options.max_samples_per_sec,
                     ClockNs(CLOCK_REALTIME),
                     MonotonicNowNs(),
-                    options.interval_ms};
+                    options.interval_ms,
+                    options.forked};
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   EncodeHeader(writer, header);

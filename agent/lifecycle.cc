@@ -146,6 +146,7 @@ void StartInForkedChild() {
     g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
     Options& options = g_agent.options;
     options.leak_scan = false;
+    options.forked = true;
     NameAsLaterImage(options);
     if (StartRecording(options)) g_agent.state.store(AgentState::kActive, std::memory_order_release);
   }

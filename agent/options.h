@@ -22,6 +22,7 @@ struct Options {
   bool follow_fork = false;                    // HEAPDRIFT_FOLLOW_FORK
   bool leak_scan = false;                      // HEAPDRIFT_LEAK_SCAN (exact mode only)
   bool later_image = false;  // followed: not the first process of the tree
+  bool forked = false;       // recording from fork() on, in the child
 
   bool streams_to_socket() const;
   const char* socket_path() const;  // after "unix:"

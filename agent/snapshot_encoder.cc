@@ -30,6 +30,7 @@ void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header) {
   writer.Varint(12, StackTable::kMaxDepth);
   writer.Varint(13, header.snapshot_interval_ms);
   writer.String(14, HEAPDRIFT_VERSION);
+  writer.Bool(15, header.forked);
   writer.EndRecord(record);
 }
 

@@ -27,6 +27,7 @@ struct HeaderInfo {
   uint64_t start_time_unix_ns;
   uint64_t start_clock_ns;
   uint64_t snapshot_interval_ms;
+  bool forked;
 };
 
 struct StatsInfo {

@@ -30,6 +30,11 @@ std::string EndingText(const ProcessCheck& process) {
 std::string UncheckedReason(const ProcessCheck& process) {
   if (process.ending != ProcessEnding::kExited) return EndingText(process) + ": leaks not checked";
   if (!process.exact) return "sampled run: leaks at exit need exact mode";
+  if (process.forked) {
+    return fmt::format("forked from pid {} without exec: leaks at exit not checked (what it "
+                       "inherited is not tracked), only growth",
+                       process.parent_pid);
+  }
   if (!process.leak_scan) return "the agent could not scan for leaks";
   return "";
 }
@@ -184,6 +189,8 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
     }
     std::string unchecked = UncheckedReason(process);
     processes.push_back({{"pid", process.pid},
+                         {"parent_pid", process.parent_pid},
+                         {"forked", process.forked},
                          {"command_line", process.command_line},
                          {"ending", EndingText(process)},
                          {"leaks_checked", unchecked.empty()},
@@ -225,8 +232,10 @@ std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {
                                                       (options.include_reachable
                                                            ? process.reachable_objects
                                                            : 0)))
-                                : fmt::format("{} call sites grow faster than {}/s",
-                                              process.growth.size(), HumanBytes(*options.max_growth));
+                                : fmt::format("{} call site{} faster than {}/s",
+                                              process.growth.size(),
+                                              process.growth.size() == 1 ? " grows" : "s grow",
+                                              HumanBytes(*options.max_growth));
       cases += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                            process.LeakFailed(options) ? "leak" : "growth", XmlEscape(message),
                            XmlEscape(LeakSummary(process) + "\n" +

@@ -33,6 +33,7 @@ struct Settings {
   uint64_t sample_bytes = 1;
   uint64_t interval_ms = 0;
   bool include_reachable = false;
+  bool follow_fork = false;
   uint64_t max_leak_bytes = 0;
   uint64_t max_growth = 0;
   std::vector<std::string> suppression_files;
@@ -177,6 +178,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
       "  heapdrift check -- ./unit_tests\n"
       "  heapdrift check --junit leaks.xml -- meson test -C build\n"
       "  heapdrift check --sample-bytes 65536 --max-growth 100KiB -- ./stress --minutes 10\n"
+      "  heapdrift check --follow-fork --max-growth 100KiB -- ./prefork_server --requests 1e5\n"
       "Exit code: the command's own when non-zero (128+N if signal N ended it); otherwise 0\n"
       "when clean and 23 when a process leaked or grew; 2 bad options or suppressions;\n"
       "1 when heapdrift could not run or write its reports; 127/126 program not found/runnable.");
@@ -184,6 +186,9 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                      "Sample instead of recording every allocation (for long runs; leaks at exit "
                      "are then not checked, only --max-growth)",
                      &settings->interval_ms);
+  check->add_flag("--follow-fork", settings->follow_fork,
+                  "Also record children forked without exec (pre-forked workers); they are "
+                  "checked for --max-growth, not for leaks at exit");
   check->add_flag("--include-reachable", settings->include_reachable,
                   "Fail on blocks still reachable at exit too, not only definitely leaked ones");
   check->add_option("--max-leak-bytes", settings->max_leak_bytes,
@@ -237,6 +242,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
     env.emplace_back("HEAPDRIFT_LEAK_SCAN", settings->sample_bytes == 1 ? "1" : "0");
     env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
+    if (settings->follow_fork) env.emplace_back("HEAPDRIFT_FOLLOW_FORK", "1");
     if (settings->interval_ms != 0) {
       env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
     }
@@ -263,6 +269,9 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     }
     if (settings->sample_bytes != 1 && !options.max_growth) {
       run.warnings.push_back("with --sample-bytes only --max-growth is checked, and it was not given");
+    } else if (settings->follow_fork && !options.max_growth) {
+      run.warnings.push_back(
+          "forked children are checked for --max-growth only, and it was not given");
     }
     PrintCheckText(stderr, run, options, settings->top);
 

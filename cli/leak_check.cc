@@ -119,6 +119,8 @@ std::string ProcessCheck::CommandLine() const {
 ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& options) {
   ProcessCheck check;
   check.pid = recording.header.pid();
+  check.parent_pid = recording.header.parent_pid();
+  check.forked = recording.header.forked();
   check.command_line.assign(recording.header.command_line().begin(),
                             recording.header.command_line().end());
   if (check.command_line.empty()) check.command_line.push_back(recording.header.executable());

@@ -33,7 +33,7 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   ProtoWriter writer(&buffer);
   const char command_line[] = "./server\0--port\0\0last";  // includes an empty argument
   HeaderInfo info{1234, 1, "/usr/bin/server", command_line, sizeof(command_line) - 1,
-                  65536, 2000, 1700000000123456789ULL, 987654321, 1000};
+                  65536, 2000, 1700000000123456789ULL, 987654321, 1000, /*forked=*/true};
   EncodeHeader(writer, info);
   ASSERT_TRUE(writer.ok());
   auto records = Records(buffer);
@@ -54,6 +54,8 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   EXPECT_EQ(header.start_clock_ns(), 987654321u);
   EXPECT_EQ(header.clock(), "CLOCK_MONOTONIC");
   EXPECT_EQ(header.max_stack_depth(), StackTable::kMaxDepth);
+  EXPECT_EQ(header.snapshot_interval_ms(), 1000u);
+  EXPECT_TRUE(header.forked());
 }
 
 TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {

@@ -46,6 +46,36 @@ TEST(CheckJunit, OneTestCasePerProcessEscapedAndFailedWhenItLeaked) {
             std::string::npos);
 }
 
+TEST(CheckJunit, AForkedChildIsJudgedOnGrowthAndSaysWhyItsLeaksWereNot) {
+  CheckRun run;
+  run.processes.push_back(Process(10, {"./server"}, 0));
+  ProcessCheck worker = Process(11, {"./server"}, 0);
+  worker.parent_pid = 10;
+  worker.forked = true;
+  worker.leak_scan = false;
+  run.processes.push_back(worker);
+  worker.pid = 12;
+  worker.growth.push_back({{"Cache::Put", "cache.cc", 9, "/app/server", 0x99, false}, {}, 3e6, 1, 6e6});
+  run.processes.push_back(worker);
+  CheckOptions options;
+  options.max_growth = 100 * 1024;
+  std::string xml = CheckJunit(run, options);
+  EXPECT_NE(xml.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\""), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<system-out>forked from pid 10 without exec: leaks at exit not checked"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<failure type=\"growth\" message=\"1 call site grows faster than 100.0 KiB/s\">"),
+            std::string::npos)
+      << xml;
+  nlohmann::json json = CheckJson(run, options, 23);
+  EXPECT_FALSE(json["processes"][0]["forked"].get<bool>());
+  EXPECT_TRUE(json["processes"][1]["forked"].get<bool>());
+  EXPECT_EQ(json["processes"][1]["parent_pid"], 10);
+  EXPECT_FALSE(json["processes"][1]["leaks_checked"].get<bool>());
+  EXPECT_TRUE(json["processes"][2]["failed"].get<bool>());
+}
+
 TEST(CheckJson, HoldsEveryFindingAndTheVerdict) {
   CheckRun run;
   run.command = {"./b"};

@@ -230,6 +230,46 @@ TEST(Check, ASampledRunChecksGrowthOnly) {
   EXPECT_NE(result.process.err.find("leaks at exit need exact mode"), std::string::npos);
 }
 
+// prefork_workers.c: the parent sets up 8 MiB and forks two workers that
+// each keep 2 KiB a millisecond (~1.9 MB/s) for 1.5 s.
+TEST(Check, FollowForkChecksEachPreforkedWorkerForGrowth) {
+  TempDir dir;
+  std::vector<std::string> options = {"--max-growth", "200KiB", "--interval-ms", "100"};
+  std::vector<std::string> server = {Host("prefork_workers"), "2", "1500"};
+  CheckResult parent_only = Check(dir, options, server);
+  EXPECT_EQ(parent_only.process.exit_code, 0) << parent_only.process.err;
+  EXPECT_EQ(parent_only.process.out, "2 workers, 0 failed\n");
+  EXPECT_EQ(parent_only.report["processes"].size(), 1u) << parent_only.process.err;
+
+  options.push_back("--follow-fork");
+  CheckResult followed = Check(dir, options, server);
+  EXPECT_EQ(followed.process.exit_code, kCheckFailed) << followed.process.err;
+  EXPECT_EQ(followed.process.out, "2 workers, 0 failed\n");
+  const nlohmann::json& processes = followed.report["processes"];
+  ASSERT_EQ(processes.size(), 3u) << followed.process.err;
+  const nlohmann::json& parent = processes[0];  // ordered by start
+  EXPECT_FALSE(parent["forked"].get<bool>());
+  EXPECT_FALSE(parent["failed"].get<bool>()) << followed.process.err;
+  EXPECT_TRUE(parent["leaks_checked"].get<bool>());
+  for (size_t i = 1; i < processes.size(); ++i) {
+    const nlohmann::json& worker = processes[i];
+    SCOPED_TRACE(worker.dump());
+    EXPECT_TRUE(worker["forked"].get<bool>());
+    EXPECT_EQ(worker["parent_pid"], parent["pid"]);
+    EXPECT_TRUE(worker["failed"].get<bool>());
+    EXPECT_FALSE(worker["leaks_checked"].get<bool>());
+    ASSERT_EQ(worker["growth"].size(), 1u);
+    EXPECT_EQ(worker["growth"][0]["function"], "WorkerLoop");
+    EXPECT_NEAR(worker["growth"][0]["growth_bytes_per_sec"].get<double>(), 1.9e6, 0.6e6);
+  }
+  EXPECT_EQ(FailedProcesses(followed.report).size(), 2u);
+  EXPECT_NE(followed.process.err.find("forked from pid " + parent["pid"].dump() + " without exec"),
+            std::string::npos)
+      << followed.process.err;
+  EXPECT_NE(followed.junit.find("tests=\"3\" failures=\"2\""), std::string::npos)
+      << followed.junit;
+}
+
 TEST(Check, DebianPython3AndSqlite3PassWithTheBuiltInSuppressions) {
   TempDir dir;
   CheckResult python = Check(

@@ -61,6 +61,7 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
 
   cli::Recording parent = LoadRecording(dir.File("server.rec"));
+  EXPECT_FALSE(parent.header.forked());
   double parent_live = LiveBytesThrough(parent, "ParentSetup");
   EXPECT_NEAR(parent_live, kParentLiveBytes, 0.25 * kParentLiveBytes);
   EXPECT_EQ(LiveBytesThrough(parent, "WorkerLoop"), 0.0);
@@ -72,6 +73,7 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
     SCOPED_TRACE(path);
     EXPECT_EQ(path, dir.File("server.rec." + std::to_string(worker.header.pid())));
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
+    EXPECT_TRUE(worker.header.forked());
     worker_pids.insert(worker.header.pid());
     ASSERT_FALSE(worker.snapshots.empty());
     EXPECT_TRUE(worker.snapshots.back().final());
