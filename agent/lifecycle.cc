@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "collector.h"
+#include "environment.h"
 #include "hooks.h"
 #include "page_arena.h"
 #include "raw_log.h"
@@ -52,7 +53,7 @@ bool IsThisLibrary(const char* entry, size_t length) {
 // Removes this library from LD_PRELOAD so that programs the host executes run
 // without it.
 void StopPreloadingIntoChildren() {
-  const char* preload = getenv("LD_PRELOAD");
+  const char* preload = GetEnv("LD_PRELOAD");
   if (preload == nullptr) return;
   char kept[8192];
   size_t used = 0;
@@ -68,9 +69,9 @@ void StopPreloadingIntoChildren() {
   }
   kept[used] = '\0';
   if (used == 0) {
-    unsetenv("LD_PRELOAD");
+    UnsetEnv("LD_PRELOAD");
   } else {
-    setenv("LD_PRELOAD", kept, 1);
+    SetEnv("LD_PRELOAD", kept);
   }
 }
 
@@ -87,10 +88,10 @@ void NameAsLaterImage(Options& options) {
 // given and marks the environment; every later program image (a child, or
 // this process after exec) finds the mark and gets its own file.
 void ApplyFollowExecNaming(Options& options) {
-  if (getenv("HEAPDRIFT_ROOT_PID") == nullptr) {
+  if (GetEnv("HEAPDRIFT_ROOT_PID") == nullptr) {
     char pid_text[16];
     snprintf(pid_text, sizeof(pid_text), "%d", getpid());
-    setenv("HEAPDRIFT_ROOT_PID", pid_text, 1);
+    SetEnv("HEAPDRIFT_ROOT_PID", pid_text);
     return;
   }
   NameAsLaterImage(options);
@@ -168,6 +169,7 @@ void AtForkChild() {
 void Start() {
   InAgentScope scope;  // everything below may allocate: never sample it
   bool allocator_found = ResolveRealAllocator();
+  ResolveEnvironment();
   g_agent.pid = getpid();
   g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
   Options& options = g_agent.options;

@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "environment.h"
+
 namespace heapdrift::agent {
 namespace {
 
 bool ParseCount(const char* name, uint64_t min, uint64_t max, uint64_t* value, char* error,
                 unsigned long error_size) {
-  const char* text = getenv(name);
+  const char* text = GetEnv(name);
   if (text == nullptr || *text == '\0') return true;
   char* end = nullptr;
   errno = 0;
@@ -26,7 +28,7 @@ bool ParseCount(const char* name, uint64_t min, uint64_t max, uint64_t* value, c
 }
 
 bool ParseFlag(const char* name, bool* value, char* error, unsigned long error_size) {
-  const char* text = getenv(name);
+  const char* text = GetEnv(name);
   if (text == nullptr || *text == '\0') return true;
   if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
     *value = true;
@@ -45,7 +47,7 @@ bool Options::streams_to_socket() const { return strncmp(output, "unix:", 5) == 
 const char* Options::socket_path() const { return output + 5; }
 
 bool ParseOptions(Options* options, char* error, unsigned long error_size) {
-  if (const char* output = getenv("HEAPDRIFT_OUTPUT"); output != nullptr) {
+  if (const char* output = GetEnv("HEAPDRIFT_OUTPUT"); output != nullptr) {
     size_t length = strlen(output);
     if (length == 0 || length >= sizeof(options->output) ||
         (strncmp(output, "unix:", 5) == 0 && length == 5)) {

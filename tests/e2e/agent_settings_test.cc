@@ -131,15 +131,26 @@ TEST(AgentSettings, NoSocketListeningWarnsOnce) {
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:").size(), 1u) << traced.err;
 }
 
-TEST(AgentSettings, ChildrenRunWithoutTheAgentUnlessFollowExecIsSet) {
+// bash defines getenv, setenv and unsetenv itself (over its variables) and
+// hands its children the environment main() received: the agent edits libc's
+// environment, or bash's children would keep the agent and overwrite the
+// shell's own recording.
+class ShellChildren : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ShellChildren, RunWithoutTheAgentUnlessFollowExecIsSet) {
+  const std::string shell = GetParam();
   TempDir dir;
   std::string command = Host("exec_child") + " hello; true";
-  ProcessResult alone = RunUnderAgent({"/bin/sh", "-c", command}, dir.File("sh.rec"));
+  ProcessResult alone = RunUnderAgent({shell, "-c", command}, dir.File("sh.rec"));
   EXPECT_EQ(alone.out, "child hello: agent absent\n");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  cli::Recording shell_recording;
+  EXPECT_EQ(cli::ReadRecording(dir.File("sh.rec"), &shell_recording).status, cli::ReadStatus::kOk);
+  ASSERT_GT(shell_recording.header.command_line_size(), 0);
+  EXPECT_EQ(shell_recording.header.command_line(0), shell);
 
   TempDir followed_dir;
-  ProcessResult followed = RunUnderAgent({"/bin/sh", "-c", command}, followed_dir.File("sh.rec"),
+  ProcessResult followed = RunUnderAgent({shell, "-c", command}, followed_dir.File("sh.rec"),
                                          {{"HEAPDRIFT_FOLLOW_EXEC", "1"}});
   EXPECT_EQ(followed.out, "child hello: agent preloaded\n");
   // The shell records to sh.rec (it may leave with _exit, before any
@@ -157,6 +168,11 @@ TEST(AgentSettings, ChildrenRunWithoutTheAgentUnlessFollowExecIsSet) {
   }
   EXPECT_EQ(files, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Shells, ShellChildren, ::testing::Values("/bin/sh", "/bin/bash"),
+                         [](const ::testing::TestParamInfo<const char*>& shell) {
+                           return std::string(shell.param).substr(5);  // after "/bin/"
+                         });
 
 // Daemons close every descriptor they did not open, then open their own
 // files, which get the agent's old numbers. The agent must never write into

@@ -189,6 +189,23 @@ TEST(Check, AShellThatExecsTheProgramIsFollowedIntoIt) {
   EXPECT_TRUE(program["failed"].get<bool>());
 }
 
+// bash defines getenv and setenv itself; the agent once called them from its
+// constructor, bash built its variable tables there, unseen, and every
+// variable of every bash script then looked leaked.
+TEST(Check, ABashScriptAndWhatItRunsPass) {
+  TempDir dir;
+  CheckResult result = Check(dir, {}, {"/bin/bash", "-c", "echo hi; x=1; export y=2; ls / >/dev/null"});
+  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+  EXPECT_EQ(result.process.out, "hi\n");
+  ASSERT_EQ(result.report["processes"].size(), 2u) << result.process.err;
+  const nlohmann::json& bash = result.report["processes"][0];
+  EXPECT_EQ(bash["command_line"][0], "/bin/bash");
+  EXPECT_TRUE(bash["leaks_checked"].get<bool>());
+  EXPECT_EQ(bash["leaked_objects"].get<double>(), 0) << result.process.err;
+  EXPECT_GT(bash["reachable_objects"].get<double>(), 100);  // its variables, seen allocated
+  EXPECT_EQ(result.report["processes"][1]["command_line"][0], "ls");
+}
+
 TEST(Check, TheSessionLeakFailsOnGrowthAndTheFixedServerPasses) {
   TempDir dir;
   // The leak grows ~540 KB/s. The fixed server's ~3.5 MB of live sessions
