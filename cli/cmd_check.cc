@@ -158,6 +158,11 @@ void CheckRecordings(const std::string& dir, const CheckOptions& options, CheckR
     ProcessCheck& check = loaded[i].check;
     if (check.ending == ProcessEnding::kVanished) {
       if (last_image[check.pid] != i) check.ending = ProcessEnding::kReplacedByExec;
+      // A shell's fork-then-exec, followed: its program is listed; the
+      // moment in between, with nothing recorded, is not.
+      if (check.forked && check.ending == ProcessEnding::kReplacedByExec && !check.recorded) {
+        continue;
+      }
       // The reader's "no final snapshot" warning says what the ending does.
       std::erase_if(check.warnings, [](const std::string& warning) {
         return warning.find("final snapshot") != std::string::npos;

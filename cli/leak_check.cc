@@ -126,6 +126,7 @@ ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& opti
   if (check.command_line.empty()) check.command_line.push_back(recording.header.executable());
   check.exact = recording.header.sample_bytes() == 1;
   if (recording.snapshots.empty()) return check;
+  check.recorded = true;
   check.seconds = recording.DurationSeconds();
   check.ending = recording.snapshots.back().final() ? ProcessEnding::kExited
                                                     : ProcessEnding::kVanished;

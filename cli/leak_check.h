@@ -55,6 +55,7 @@ struct ProcessCheck {
   uint32_t pid = 0;
   uint32_t parent_pid = 0;
   bool forked = false;     // recorded from a fork() without exec on: no leak scan
+  bool recorded = false;   // wrote at least one snapshot
   std::vector<std::string> command_line;
   ProcessEnding ending = ProcessEnding::kVanished;
   bool exact = true;       // every allocation recorded (leaks are checked only then)

@@ -192,18 +192,27 @@ TEST(Check, AShellThatExecsTheProgramIsFollowedIntoIt) {
 // bash defines getenv and setenv itself; the agent once called them from its
 // constructor, bash built its variable tables there, unseen, and every
 // variable of every bash script then looked leaked.
+// With --follow-fork, bash's fork-then-exec of ls leaves a forked recording
+// with nothing in it before the exec: ls is listed, that moment is not.
 TEST(Check, ABashScriptAndWhatItRunsPass) {
-  TempDir dir;
-  CheckResult result = Check(dir, {}, {"/bin/bash", "-c", "echo hi; x=1; export y=2; ls / >/dev/null"});
-  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
-  EXPECT_EQ(result.process.out, "hi\n");
-  ASSERT_EQ(result.report["processes"].size(), 2u) << result.process.err;
-  const nlohmann::json& bash = result.report["processes"][0];
-  EXPECT_EQ(bash["command_line"][0], "/bin/bash");
-  EXPECT_TRUE(bash["leaks_checked"].get<bool>());
-  EXPECT_EQ(bash["leaked_objects"].get<double>(), 0) << result.process.err;
-  EXPECT_GT(bash["reachable_objects"].get<double>(), 100);  // its variables, seen allocated
-  EXPECT_EQ(result.report["processes"][1]["command_line"][0], "ls");
+  for (bool follow_fork : {false, true}) {
+    SCOPED_TRACE(follow_fork ? "--follow-fork" : "");
+    TempDir dir;
+    std::vector<std::string> options;
+    if (follow_fork) options = {"--follow-fork", "--max-growth", "1MiB"};
+    CheckResult result =
+        Check(dir, options, {"/bin/bash", "-c", "x=1; export y=2; ls / >/dev/null; echo hi"});
+    EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+    EXPECT_EQ(result.process.out, "hi\n");
+    ASSERT_EQ(result.report["processes"].size(), 2u) << result.process.err;
+    const nlohmann::json& bash = result.report["processes"][0];
+    EXPECT_EQ(bash["command_line"][0], "/bin/bash");
+    EXPECT_TRUE(bash["leaks_checked"].get<bool>());
+    EXPECT_EQ(bash["leaked_objects"].get<double>(), 0) << result.process.err;
+    EXPECT_GT(bash["reachable_objects"].get<double>(), 100);  // its variables, seen allocated
+    EXPECT_EQ(result.report["processes"][1]["command_line"][0], "ls");
+    EXPECT_EQ(result.report["processes"][1]["parent_pid"], bash["pid"]);
+  }
 }
 
 TEST(Check, TheSessionLeakFailsOnGrowthAndTheFixedServerPasses) {
