@@ -35,6 +35,7 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
                                                         header.max_samples_per_sec())
                                           : "fixed",
              header.snapshot_interval_ms());
+  if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("  {}\n", fork);
   if (recording.snapshots.empty()) {
     fmt::print("  no snapshots\n");
     return;

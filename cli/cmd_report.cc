@@ -29,6 +29,7 @@ void PrintText(const Recording& recording, const GrowthReport& report, const Set
   for (const std::string& argument : recording.header.command_line()) command += argument + " ";
   fmt::print("heapdrift report: {}\n", settings.path);
   fmt::print("process {}: {}\n", recording.header.pid(), command);
+  if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("{}\n", fork);
   fmt::print("{} snapshots over {:.1f} s\n", report.snapshots, report.seconds);
   fmt::print("memory: {}\n\n", ExplainMemory(report.memory));
   if (report.growing.empty()) {

@@ -105,6 +105,12 @@ const proto::Mapping* Recording::MappingFor(uint64_t address) const {
   return nullptr;
 }
 
+std::string Recording::ForkNote() const {
+  if (!header.forked()) return "";
+  return "forked from pid " + std::to_string(header.parent_pid()) +
+         " without exec: recorded from the fork on (inherited blocks are not in it)";
+}
+
 double Recording::DurationSeconds() const {
   if (snapshots.empty()) return 0;
   return static_cast<double>(snapshots.back().time_ns() - header.start_clock_ns()) / 1e9;

@@ -26,6 +26,8 @@ struct Recording {
   // Mapping holding `address`, the latest one loaded there; nullptr if none.
   const proto::Mapping* MappingFor(uint64_t address) const;
   double DurationSeconds() const;
+  // "forked from pid N ..." for a forked child's recording, "" otherwise.
+  std::string ForkNote() const;
 };
 
 enum class ReadStatus {

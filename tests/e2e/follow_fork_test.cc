@@ -74,6 +74,9 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
     EXPECT_EQ(path, dir.File("server.rec." + std::to_string(worker.header.pid())));
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
     EXPECT_TRUE(worker.header.forked());
+    std::string fork_note = "forked from pid " + std::to_string(parent.header.pid());
+    EXPECT_NE(RunProcess({kCliPath, "report", path}).out.find(fork_note), std::string::npos);
+    EXPECT_NE(RunProcess({kCliPath, "inspect", path}).out.find(fork_note), std::string::npos);
     worker_pids.insert(worker.header.pid());
     ASSERT_FALSE(worker.snapshots.empty());
     EXPECT_TRUE(worker.snapshots.back().final());
