@@ -217,7 +217,7 @@ void Start() {
     return;
   }
   if (!LoadUnwinder()) {
-    LogLine("libunwind.so.8 not found; using the slower libgcc unwinder");
+    LogLine("libunwind.so.8 not found or unusable; using the slower libgcc unwinder");
   }
   uintptr_t begin = 0, end = 0;
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {

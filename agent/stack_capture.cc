@@ -10,6 +10,10 @@ namespace heapdrift::agent {
 namespace {
 
 using UnwBacktrace = int (*)(void** buffer, int size);
+using UnwSetCachingPolicy = int (*)(void* address_space, int policy);
+// libunwind-common.h's unw_caching_policy_t (the header is not included: its
+// unwind.h would shadow libgcc's, which the fallback uses).
+constexpr int kUnwCacheNone = 0;
 
 UnwBacktrace g_unw_backtrace = nullptr;
 uintptr_t g_skip_begin[2] = {0, 0};
@@ -78,12 +82,32 @@ bool LoadUnwinder() {
   void* library = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) return false;
   auto function = reinterpret_cast<UnwBacktrace>(dlsym(library, "unw_backtrace"));
-  if (function == nullptr) return false;
+  // libunwind's default, one register-state cache for the process, holds its
+  // lock while it calls dl_iterate_phdr on a miss. A host thread inside a
+  // dl_iterate_phdr callback (holding the loader's lock) whose malloc is
+  // sampled then waits for that cache lock, held by a thread that waits for
+  // the loader's lock: the host deadlocks. Debian's build has no per-thread
+  // caches (it silently maps them to the global one), so the cache is turned
+  // off; unw_backtrace's own per-thread trace cache, which serves repeated
+  // stacks (~0.2 us at 19 frames either way), takes no lock and stays.
+  // (These are the exported names of unw_set_caching_policy and
+  // unw_local_addr_space for local unwinding on x86_64.)
+  auto set_caching_policy =
+      reinterpret_cast<UnwSetCachingPolicy>(dlsym(library, "_ULx86_64_set_caching_policy"));
+  auto* local_address_space = static_cast<void**>(dlsym(library, "_ULx86_64_local_addr_space"));
+  if (function == nullptr || set_caching_policy == nullptr || local_address_space == nullptr ||
+      set_caching_policy(*local_address_space, kUnwCacheNone) != 0) {
+    return false;
+  }
   uintptr_t begin = 0, end = 0;
   if (TextRangeOf(reinterpret_cast<const void*>(function), &begin, &end)) {
     g_skip_begin[1] = begin;
     g_skip_end[1] = end;
   }
+  // The first unwind initialises libunwind under its own global lock: do it
+  // here, in the constructor, rather than in some host thread later.
+  void* warm_up[4];
+  function(warm_up, 4);
   g_unw_backtrace = function;
   return true;
 }

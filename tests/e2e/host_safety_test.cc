@@ -54,7 +54,8 @@ INSTANTIATE_TEST_SUITE_P(
                       HostCase{"fork_exec", {"1000", Host("exec_child")}, 400},
                       HostCase{"short_threads", {"10000"}, 400},
                       HostCase{"dlopen_alloc", {Host("liballoc_plugin.so")}, 60},
-                      HostCase{"signal_alloc", {}, 120}),
+                      HostCase{"signal_alloc", {}, 120},
+                      HostCase{"loader_lock", {"dlopen", Host("liballoc_plugin.so")}, 60}),
     [](const ::testing::TestParamInfo<HostCase>& param) { return std::string(param.param.name); });
 
 // libunwind is loaded privately: C++ exception handling in a C host that
@@ -83,6 +84,51 @@ TEST(HostSafetyUnwinder, CHostExceptionsStayWithLibgcc) {
   EXPECT_GT(unwind_bindings, 0) << "LD_DEBUG showed no exception-runtime bindings";
   EXPECT_EQ(hijacked, 0) << "the exception runtime bound to libunwind";
 }
+
+// A thread that allocates while holding the loader's lock (inside a
+// dl_iterate_phdr callback), beside threads whose samples unwind cold stacks
+// and, in one variant, a thread that loads and unloads a library. Before the
+// fix, libunwind's global cache lock, held across its own dl_iterate_phdr,
+// deadlocked this host in about half of its runs under `check`. 50 runs of
+// each; a deadlock is rarely needed twice to show.
+struct LoaderLockCase {
+  const char* name;
+  bool with_dlopen;
+  bool exact;  // under `heapdrift check` (exact mode and the exit-time scan)
+};
+
+class HostSafetyLoaderLock : public ::testing::TestWithParam<LoaderLockCase> {};
+
+TEST_P(HostSafetyLoaderLock, NeverDeadlocksIn50Runs) {
+  const LoaderLockCase& variant = GetParam();
+  std::vector<std::string> host = {Host("loader_lock")};
+  if (variant.with_dlopen) {
+    host.push_back("dlopen");
+    host.push_back(Host("liballoc_plugin.so"));
+  }
+  std::vector<std::string> argv = host;
+  if (variant.exact) {
+    argv = {kCliPath, "check", "--"};
+    argv.insert(argv.end(), host.begin(), host.end());
+  }
+  TempDir dir;
+  for (int run = 0; run < 50; ++run) {
+    ProcessResult result = variant.exact ? RunProcess(argv, {}, 30)
+                                         : RunUnderAgent(argv, dir.File("host.rec"), {}, 30);
+    ASSERT_FALSE(result.timed_out) << "run " << run << " hung";
+    ASSERT_EQ(result.exit_code, 0) << "run " << run << ":\n" << result.out << result.err;
+    ASSERT_EQ(result.out.rfind("loader_lock done\n", 0), 0u) << result.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, HostSafetyLoaderLock,
+    ::testing::Values(LoaderLockCase{"Default", false, false}, LoaderLockCase{"Exact", false, true},
+                      LoaderLockCase{"DlopenDefault", true, false},
+                      LoaderLockCase{"DlopenExact", true, true}),
+    [](const ::testing::TestParamInfo<LoaderLockCase>& param) {
+      return std::string(param.param.name);
+    });
 
 }  // namespace
 }  // namespace heapdrift::testing
