@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "environment.h"
+#include "option_limits.h"
 
 namespace heapdrift::agent {
 namespace {
@@ -56,12 +57,12 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
     }
     memcpy(options->output, output, length + 1);
   }
-  constexpr uint64_t kHuge = uint64_t{1} << 40;
-  if (!ParseCount("HEAPDRIFT_SAMPLE_BYTES", 1, kHuge, &options->sample_bytes, error, error_size) ||
+  if (!ParseCount("HEAPDRIFT_SAMPLE_BYTES", kMinSampleBytes, kMaxSampleBytes,
+                  &options->sample_bytes, error, error_size) ||
       !ParseCount("HEAPDRIFT_MAX_SAMPLES_PER_SEC", 0, 10000000, &options->max_samples_per_sec,
                   error, error_size) ||
-      !ParseCount("HEAPDRIFT_INTERVAL_MS", 10, 3600000, &options->interval_ms, error,
-                  error_size) ||
+      !ParseCount("HEAPDRIFT_INTERVAL_MS", kMinIntervalMs, kMaxIntervalMs, &options->interval_ms,
+                  error, error_size) ||
       !ParseCount("HEAPDRIFT_MAX_STACKS", 16, 1 << 24, &options->max_stacks, error, error_size) ||
       !ParseCount("HEAPDRIFT_MAX_LIVE", 0, uint64_t{1} << 30, &options->max_live, error,
                   error_size) ||

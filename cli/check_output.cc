@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cmath>
 #include <cstring>
+#include <map>
 
 #include "format.h"
 
 namespace heapdrift::cli {
 namespace {
+
+// Counts are whole numbers in JSON, whatever arithmetic produced them.
+uint64_t Whole(double count) { return count > 0 ? static_cast<uint64_t>(std::llround(count)) : 0; }
 
 std::string Objects(double count) {
   return fmt::format("{:.0f} {}", count, count == 1 ? "object" : "objects");
@@ -126,6 +131,20 @@ std::string ProcessTitle(const ProcessCheck& process) {
   return fmt::format("pid {}: {}", process.pid, process.CommandLine());
 }
 
+// JUnit test names that stay the same from run to run, so CI keeps each
+// one's history: the command line, with " #2", " #3"... for repeats in start
+// order (the pid goes into the case's text instead).
+std::vector<std::string> StableCaseNames(const CheckRun& run) {
+  std::map<std::string, int> seen;
+  std::vector<std::string> names;
+  for (const ProcessCheck& process : run.processes) {
+    std::string command_line = process.CommandLine();
+    int ordinal = ++seen[command_line];
+    names.push_back(ordinal == 1 ? command_line : fmt::format("{} #{}", command_line, ordinal));
+  }
+  return names;
+}
+
 }  // namespace
 
 void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& options, size_t top) {
@@ -142,19 +161,24 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
     }
     for (const std::string& warning : process.warnings) fmt::print(out, "  warning: {}\n", warning);
   }
-  if (run.command_signal != 0) {
+  if (run.timed_out) {
+    fmt::print(out, "heapdrift check: the command ran past --timeout and was ended\n");
+  } else if (run.command_signal != 0) {
     const char* name = sigabbrev_np(run.command_signal);
     fmt::print(out, "heapdrift check: the program crashed: killed by signal {} (SIG{})\n",
                run.command_signal, name != nullptr ? name : "?");
   }
   size_t failed = run.FailedProcesses(options);
-  std::string verdict = failed > 0 ? "FAILED" : run.command_exit_code != 0 ? "command failed" : "passed";
+  std::string verdict = failed > 0 || run.timed_out     ? "FAILED"
+                        : run.command_exit_code != 0 ? "command failed"
+                                                     : "passed";
   fmt::print(out, "heapdrift check: {}: {} of {} processes leaked or grew{}{}\n", verdict,
              failed > 0 ? std::to_string(failed) : "none", run.processes.size(),
              options.max_leak_bytes > 0
                  ? fmt::format(" (more than {} leaked)", HumanBytes(options.max_leak_bytes))
                  : "",
-             run.command_exit_code != 0
+             run.timed_out ? "; ended at --timeout"
+             : run.command_exit_code != 0
                  ? fmt::format("; the command exited with {}", run.command_exit_code)
                  : "");
 }
@@ -166,8 +190,8 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
     for (const LeakGroup& group : process.leaks) {
       nlohmann::json entry = FrameJson(group.site);
       entry["kind"] = group.reachable ? "reachable" : "leaked";
-      entry["bytes"] = group.bytes;
-      entry["objects"] = group.objects;
+      entry["bytes"] = Whole(group.bytes);
+      entry["objects"] = Whole(group.objects);
       entry["stack"] = StackJson(group.stack);
       leaks.push_back(std::move(entry));
     }
@@ -175,15 +199,15 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
     for (const SuppressedLeaks& total : process.suppressed) {
       suppressed.push_back({{"pattern", total.rule->pattern},
                             {"origin", total.rule->origin},
-                            {"bytes", total.bytes},
-                            {"objects", total.objects}});
+                            {"bytes", Whole(total.bytes)},
+                            {"objects", Whole(total.objects)}});
     }
     nlohmann::json growth = nlohmann::json::array();
     for (const GrowthFinding& finding : process.growth) {
       nlohmann::json entry = FrameJson(finding.site);
       entry["growth_bytes_per_sec"] = finding.growth_bytes_per_sec;
       entry["confidence"] = finding.confidence;
-      entry["live_bytes"] = finding.live_bytes;
+      entry["live_bytes"] = Whole(finding.live_bytes);
       entry["stack"] = StackJson(finding.stack);
       growth.push_back(std::move(entry));
     }
@@ -196,24 +220,25 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
                          {"leaks_checked", unchecked.empty()},
                          {"failed", process.Failed(options)},
                          {"seconds", process.seconds},
-                         {"leaked_bytes", process.leaked_bytes},
-                         {"leaked_objects", process.leaked_objects},
-                         {"reachable_bytes", process.reachable_bytes},
-                         {"reachable_objects", process.reachable_objects},
+                         {"leaked_bytes", Whole(process.leaked_bytes)},
+                         {"leaked_objects", Whole(process.leaked_objects)},
+                         {"reachable_bytes", Whole(process.reachable_bytes)},
+                         {"reachable_objects", Whole(process.reachable_objects)},
                          {"leaks", std::move(leaks)},
                          {"suppressed", std::move(suppressed)},
                          {"growth", std::move(growth)},
                          {"warnings", process.warnings}});
   }
   return {{"command", run.command},
-          {"passed", run.FailedProcesses(options) == 0},
+          {"passed", run.FailedProcesses(options) == 0 && !run.timed_out},
+          {"timed_out", run.timed_out},
           {"exit_code", exit_code},
           {"command_exit_code", run.command_exit_code},
           {"command_signal", run.command_signal},
           {"include_reachable", options.include_reachable},
-          {"max_leak_bytes", options.max_leak_bytes},
+          {"max_leak_bytes", Whole(options.max_leak_bytes)},
           {"max_growth_bytes_per_sec",
-           options.max_growth ? nlohmann::json(*options.max_growth) : nlohmann::json(nullptr)},
+           options.max_growth ? nlohmann::json(Whole(*options.max_growth)) : nlohmann::json(nullptr)},
           {"processes", std::move(processes)},
           {"warnings", run.warnings}};
 }
@@ -221,10 +246,12 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
 std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {
   size_t failures = run.FailedProcesses(options), skipped = 0;
   std::string cases;
-  for (const ProcessCheck& process : run.processes) {
+  std::vector<std::string> names = StableCaseNames(run);
+  for (size_t i = 0; i < run.processes.size(); ++i) {
+    const ProcessCheck& process = run.processes[i];
     std::string unchecked = UncheckedReason(process);
     cases += fmt::format("    <testcase classname=\"heapdrift.check\" name=\"{}\" time=\"{:.3f}\">\n",
-                         XmlEscape(ProcessTitle(process)), process.seconds);
+                         XmlEscape(names[i]), process.seconds);
     if (process.Failed(options)) {
       std::string message = process.LeakFailed(options)
                                 ? fmt::format("{} leaked in {}", HumanBytes(process.FailingBytes(options)),
@@ -238,14 +265,15 @@ std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {
                                               HumanBytes(*options.max_growth));
       cases += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                            process.LeakFailed(options) ? "leak" : "growth", XmlEscape(message),
-                           XmlEscape(LeakSummary(process) + "\n" +
+                           XmlEscape(ProcessTitle(process) + "\n" + LeakSummary(process) + "\n" +
                                      FailureDetails(process, options, 100)));
     } else if (!unchecked.empty() && process.growth.empty() && !options.max_growth) {
       ++skipped;
       cases += fmt::format("      <skipped message=\"{}\"/>\n", XmlEscape(unchecked));
     } else {
       cases += fmt::format("      <system-out>{}</system-out>\n",
-                           XmlEscape(unchecked.empty() ? LeakSummary(process) : unchecked));
+                           XmlEscape(ProcessTitle(process) + "\n" +
+                                     (unchecked.empty() ? LeakSummary(process) : unchecked)));
     }
     cases += "    </testcase>\n";
   }

@@ -42,6 +42,7 @@ struct Settings {
   std::vector<std::string> wrappers;
   std::string debug_paths;
   size_t top = 5;
+  std::chrono::milliseconds timeout{0};
   std::vector<std::string> command;
 };
 
@@ -67,13 +68,7 @@ bool LoadSuppressions(const Settings& settings, std::vector<Suppression>* out,
 
 // Fails early, before the program runs, if a report could not be written.
 bool CanWrite(const std::string& path, std::string* error) {
-  if (path.empty()) return true;
-  std::ofstream probe(path, std::ios::app);
-  if (!probe) {
-    *error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
-    return false;
-  }
-  return true;
+  return path.empty() || CanWriteOutput(path, false, error);
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -196,13 +191,17 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                   "checked for --max-growth, not for leaks at exit");
   check->add_flag("--include-reachable", settings->include_reachable,
                   "Fail on blocks still reachable at exit too, not only definitely leaked ones");
-  check->add_option("--max-leak-bytes", settings->max_leak_bytes,
-                    "Fail only when a process leaks more than this (e.g. 4KiB; default 0)")
-      ->transform(CLI::AsSizeValue(false));
-  check->add_option("--max-growth", settings->max_growth,
-                    "Fail when a call site's live memory grows faster than this many bytes per "
-                    "second over the run (e.g. 100KiB)")
-      ->transform(CLI::AsSizeValue(false));
+  AddSizeOption(check, "--max-leak-bytes", &settings->max_leak_bytes,
+                "Fail only when a process leaks more than this (e.g. 4KiB; default 0)", 0,
+                kMaxSizeLimit);
+  AddSizeOption(check, "--max-growth", &settings->max_growth,
+                "Fail when a call site's live memory grows faster than this many bytes per "
+                "second over the run (e.g. 100KiB)",
+                0, kMaxSizeLimit);
+  AddDurationOption(check, "--timeout", &settings->timeout,
+                    "End the command (SIGTERM, then SIGKILL 5 s later) and fail after this long "
+                    "(e.g. 90s, 30m)",
+                    std::chrono::seconds(1), std::chrono::hours(24 * 365));
   check->add_option("--suppressions", settings->suppression_files,
                     "File of leak:PATTERN lines (LeakSanitizer syntax); may be repeated");
   check->add_flag("--no-builtin-suppressions", settings->no_builtin_suppressions,
@@ -212,8 +211,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                     "Write JUnit XML (one test case per process) to this file");
   check->add_option("--recordings", settings->recordings_dir,
                     "Keep each process's recording in this directory (<pid>.rec)");
-  check->add_option("--top", settings->top, "Leaking call sites shown per process")
-      ->check(CLI::PositiveNumber);
+  AddCountOption(check, "--top", &settings->top, "Leaking call sites shown per process", 1, kMaxTop);
   AddSymbolOptions(check, &settings->wrappers, &settings->debug_paths);
   check->add_option("command", settings->command, "Program and its arguments (after --)")
       ->required();
@@ -255,7 +253,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     // scripts a build or test runner calls do not drown the report.
     if (std::getenv("PERL_DESTRUCT_LEVEL") == nullptr) env.emplace_back("PERL_DESTRUCT_LEVEL", "2");
     unsetenv("HEAPDRIFT_ROOT_PID");  // this tree is a new one, even under another check
-    ChildResult result = RunChild(settings->command, env);
+    ChildResult result = RunChild(settings->command, env, ChildLimits{settings->timeout});
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());
       *exit_code = ExitCodeForStartFailure(result);
@@ -266,6 +264,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     run.command = settings->command;
     run.command_exit_code = result.exit_code;
     run.command_signal = result.signal;
+    run.timed_out = result.timed_out;
     CheckRecordings(recordings.path(), options, &run);
     if (run.processes.empty()) {
       run.warnings.push_back(
@@ -280,7 +279,8 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     }
     PrintCheckText(stderr, run, options, settings->top);
 
-    *exit_code = result.exit_code != 0           ? result.exit_code
+    *exit_code = result.timed_out                ? kExitTimedOut
+                 : result.exit_code != 0         ? result.exit_code
                  : run.FailedProcesses(options) ? kExitCheckFailed
                  : run.processes.empty()        ? kExitCannotRun
                                                 : kExitOk;

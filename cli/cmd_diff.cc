@@ -33,10 +33,11 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
       "  heapdrift diff server.rec\n"
       "  heapdrift diff server.rec --from 60 --to 600 --json");
   command->add_option("recording", settings->path, "Recording file")->required();
-  command->add_option("--from", settings->from, "Start, in seconds since the program started");
-  command->add_option("--to", settings->to, "End, in seconds since the program started");
-  command->add_option("--top", settings->top, "How many call sites to show")
-      ->check(CLI::PositiveNumber);
+  AddSecondsOption(command, "--from", &settings->from,
+                   "Start, in seconds since the program started", 0, kMaxSeconds);
+  AddSecondsOption(command, "--to", &settings->to, "End, in seconds since the program started", 0,
+                   kMaxSeconds);
+  AddCountOption(command, "--top", &settings->top, "How many call sites to show", 1, kMaxTop);
   command->add_flag("--json", settings->json, "Print JSON");
   AddSymbolOptions(command, &settings->wrappers, &settings->debug_paths);
   command->callback([settings, exit_code] {
@@ -45,6 +46,19 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
     auto [first, last] = AnalysedSpan(recording);
     double from = std::isnan(settings->from) ? first : settings->from;
     double to = std::isnan(settings->to) ? last : settings->to;
+    if (std::isnan(settings->from) && std::isnan(settings->to) && !(first < last)) {
+      std::fprintf(stderr,
+                   "heapdrift: %s holds %s snapshot: a diff needs two moments\n",
+                   settings->path.c_str(), recording.snapshots.empty() ? "no" : "only one");
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (from > last) {
+      std::fprintf(stderr, "heapdrift: --from (%.1f s) is after the last snapshot (%.1f s)\n", from,
+                   last);
+      *exit_code = kExitUsage;
+      return;
+    }
     if (!(from < to)) {
       std::fprintf(stderr, "heapdrift: --from (%.1f s) must come before --to (%.1f s)\n", from, to);
       *exit_code = kExitUsage;

@@ -33,8 +33,8 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::IsMember({"pprof", "folded"}));
   command->add_option("-o,--output", settings->output, "File to write")->required();
-  command->add_option("--at", settings->at,
-                      "Seconds since the start: use the last snapshot at or before it");
+  AddSecondsOption(command, "--at", &settings->at,
+                   "Seconds since the start: use the last snapshot at or before it", 0, kMaxSeconds);
   command->add_option("--value", settings->value, "folded: inuse_space (default), inuse_objects, "
                                                   "alloc_space or alloc_objects")
       ->check(CLI::IsMember({"inuse_space", "inuse_objects", "alloc_space", "alloc_objects"}));

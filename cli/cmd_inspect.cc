@@ -127,7 +127,7 @@ void AddInspectCommand(CLI::App& app, int* exit_code) {
   CLI::App* inspect = app.add_subcommand("inspect", "Show what a recording holds, unsymbolized");
   inspect->footer("Example:\n  heapdrift inspect server.rec --top 5");
   inspect->add_option("recording", *path, "Recording file")->required();
-  inspect->add_option("--top", *top, "How many call sites to list");
+  AddCountOption(inspect, "--top", top.get(), "How many call sites to list", 1, kMaxTop);
   inspect->callback([path, top, exit_code] {
     Recording recording;
     if (!LoadRecordingForCommand(*path, &recording, exit_code)) return;

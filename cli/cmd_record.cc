@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "command_support.h"
 #include "commands.h"
 #include "format.h"
 #include "growth_report.h"
@@ -55,10 +56,9 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
   command->add_option("--listen", settings->listen, "unix:/path.sock")->required();
   command->add_option("-o,--output", settings->output, "Recording to write")->required();
   command->add_flag("--live", settings->live, "Print the top growing call sites as they form");
-  command->add_option("--live-interval", settings->live_interval, "Seconds between --live updates")
-      ->check(CLI::Range(0.5, 3600.0));
-  command->add_option("--top", settings->top, "How many sites --live shows")
-      ->check(CLI::PositiveNumber);
+  AddSecondsOption(command, "--live-interval", &settings->live_interval,
+                   "Seconds between --live updates", 0.5, 3600);
+  AddCountOption(command, "--top", &settings->top, "How many sites --live shows", 1, kMaxTop);
   command->callback([settings, exit_code] {
     if (settings->listen.rfind("unix:", 0) != 0 || settings->listen.size() == 5) {
       std::fprintf(stderr, "heapdrift: --listen takes unix:/path.sock, not '%s'\n",

@@ -11,6 +11,7 @@
 #include "format.h"
 #include "growth_report.h"
 #include "recording.h"
+#include "site_series.h"
 
 namespace heapdrift::cli {
 namespace {
@@ -98,12 +99,12 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "  heapdrift report server.rec --from 60 --to 120   (one phase of the run)\n"
       "  heapdrift report server.rec --wrapper xmalloc --wrapper pool_alloc");
   command->add_option("recording", settings->path, "Recording file")->required();
-  command->add_option("--top", settings->top, "How many growing call sites to show")
-      ->check(CLI::PositiveNumber);
+  AddCountOption(command, "--top", &settings->top, "How many growing call sites to show", 1, kMaxTop);
   command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
-  command->add_option("--from", settings->from,
-                      "Analyse from this many seconds after the program started");
-  command->add_option("--to", settings->to, "Analyse up to this many seconds after the start");
+  AddSecondsOption(command, "--from", &settings->from,
+                   "Analyse from this many seconds after the program started", 0, kMaxSeconds);
+  AddSecondsOption(command, "--to", &settings->to, "Analyse up to this many seconds after the start",
+                   0, kMaxSeconds);
   AddSymbolOptions(command, &settings->wrappers, &settings->debug_paths);
   command->callback([settings, exit_code] {
     Recording recording;
@@ -115,6 +116,20 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
     options.to_seconds = settings->to;
     if (options.from_seconds >= options.to_seconds) {
       std::fprintf(stderr, "heapdrift: --from must be before --to\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    size_t in_window = 0;
+    for (const proto::Snapshot& snapshot : recording.snapshots) {
+      double t = SecondsSinceStart(recording, snapshot);
+      in_window += t >= options.from_seconds && t <= options.to_seconds;
+    }
+    if (in_window == 0 && !recording.snapshots.empty()) {
+      std::fprintf(stderr,
+                   "heapdrift: no snapshot between --from and --to (the recording spans %.1f s "
+                   "to %.1f s)\n",
+                   SecondsSinceStart(recording, recording.snapshots.front()),
+                   SecondsSinceStart(recording, recording.snapshots.back()));
       *exit_code = kExitUsage;
       return;
     }

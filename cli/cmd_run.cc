@@ -52,11 +52,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     }
     std::error_code ignored;
     std::string output = std::filesystem::absolute(settings->output, ignored).string();
-    if (FILE* probe = std::fopen(output.c_str(), "wb"); probe != nullptr) {
-      std::fclose(probe);
-    } else {
-      std::fprintf(stderr, "heapdrift: cannot write %s: %s\n", output.c_str(), std::strerror(errno));
-      *exit_code = 1;
+    // The agent writes a file, from inside the program: it must be one.
+    if (!CanWriteOutput(output, true, &error)) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = kExitCannotRun;
       return;
     }
     std::vector<std::pair<std::string, std::string>> env;
@@ -78,6 +77,15 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       return;
     }
     *exit_code = result.exit_code;
+    // The agent said why on stderr, if it could; the exit code must say it too.
+    std::error_code size_error;
+    if (std::filesystem::file_size(output, size_error) == 0 || size_error) {
+      std::fprintf(stderr,
+                   "heapdrift: no recording was written to %s (a statically linked or "
+                   "set-user-ID program cannot be preloaded)\n",
+                   output.c_str());
+      if (*exit_code == 0) *exit_code = kExitCannotRun;
+    }
   });
 }
 

@@ -88,6 +88,7 @@ struct CheckRun {
   std::vector<ProcessCheck> processes;
   int command_exit_code = 0;  // 128 + N when signal N ended it
   int command_signal = 0;
+  bool timed_out = false;  // ended by `check --timeout`
   std::vector<std::string> warnings;  // unreadable recordings and the like
 
   size_t FailedProcesses(const CheckOptions& options) const {

@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"heapdrift: finds the call sites whose live memory keeps growing"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "heapdrift " HEAPDRIFT_VERSION);
   int exit_code = 0;
   heapdrift::cli::AddRunCommand(app, &exit_code);
   heapdrift::cli::AddRecordCommand(app, &exit_code);
@@ -20,6 +21,18 @@ int main(int argc, char** argv) {
     return app.exit(help);
   } catch (const CLI::CallForAllHelp& help) {
     return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ExtrasError& error) {
+    // CLI11 lists every left-over word ("-- --frobnicate"); name the culprit.
+    for (const std::string& word : app.remaining(true)) {
+      if (word.size() > 1 && word[0] == '-' && word != "--") {
+        std::fprintf(stderr, "heapdrift: unknown option %s (see heapdrift --help)\n", word.c_str());
+        return heapdrift::cli::kExitUsage;
+      }
+    }
+    std::fprintf(stderr, "heapdrift: %s (see heapdrift --help)\n", error.what());
+    return heapdrift::cli::kExitUsage;
   } catch (const CLI::ParseError& error) {
     std::fprintf(stderr, "heapdrift: %s (see heapdrift --help)\n", error.what());
     return heapdrift::cli::kExitUsage;

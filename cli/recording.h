@@ -70,6 +70,7 @@ enum ExitCode : int {
   kExitBadRecording = 3,
   kExitNewerFormat = 4,
   kExitCheckFailed = 23,  // `check`: a process leaked or grew (LeakSanitizer's code)
+  kExitTimedOut = 124,    // `check --timeout`: the command was ended (timeout(1)'s code)
 };
 int ExitCodeFor(ReadStatus status);
 
