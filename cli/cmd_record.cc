@@ -86,6 +86,10 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
                                           : nullptr,
                            static_cast<int>(settings->live_interval * 1000), &error);
     if (!ok) std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+    if (receiver.dropped_peers() > 0) {
+      std::fprintf(stderr, "heapdrift: dropped %zu connection(s) that sent no recording\n",
+                   receiver.dropped_peers());
+    }
     for (const std::string& path : receiver.outputs()) {
       std::fprintf(stderr, "heapdrift: wrote %s\n", path.c_str());
     }

@@ -104,7 +104,7 @@ bool CanWriteOutput(const std::string& path, bool regular_file_only, std::string
   std::string directory = std::filesystem::path(path).parent_path().string();
   if (directory.empty()) directory = ".";
   if (access(directory.c_str(), W_OK | X_OK) != 0) {
-    *error = "cannot create " + path + ": " + std::strerror(errno);
+    *error = "cannot write " + path + ": " + std::strerror(errno);
     return false;
   }
   return true;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -50,8 +51,10 @@ StreamReceiver::~StreamReceiver() {
     if (connection->socket >= 0) close(connection->socket);
     if (connection->file >= 0) close(connection->file);
   }
-  if (listener_ >= 0) {
-    close(listener_);
+  if (listener_ >= 0) close(listener_);
+  struct stat now {};
+  if (socket_inode_ != 0 && lstat(socket_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+      now.st_dev == socket_device_ && now.st_ino == socket_inode_) {
     unlink(socket_path_.c_str());
   }
 }
@@ -67,26 +70,38 @@ bool StreamReceiver::Listen(const std::string& socket_path, const std::string& o
     return false;
   }
   std::strcpy(address.sun_path, socket_path.c_str());
-  listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   // A socket file left by a receiver that died can be replaced; one that
-  // someone still listens on cannot.
+  // someone still listens on cannot, and nothing else is ever touched. (The
+  // liveness probe connects and closes at once, sending nothing: a receiver
+  // drops such a peer without ending its session.)
   struct stat existing {};
   if (lstat(socket_path.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode)) {
+      *error = socket_path + " exists and is not a socket (remove it, or listen elsewhere)";
+      return false;
+    }
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     bool alive = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
     close(probe);
-    if (!S_ISSOCK(existing.st_mode) || alive) {
-      *error = socket_path + (alive ? " is in use by another receiver" : " exists and is not a socket");
+    if (alive) {
+      *error = socket_path + " is in use by another receiver";
       return false;
     }
     unlink(socket_path.c_str());
   }
+  listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   mode_t previous = umask(077);  // the socket is created owner-only
-  bool bound = bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  bool bound = listener_ >= 0 &&
+               bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   umask(previous);
-  if (!bound || listen(listener_, 16) != 0) {
+  struct stat ours {};
+  if (bound && lstat(socket_path.c_str(), &ours) == 0) {
+    socket_device_ = ours.st_dev;
+    socket_inode_ = ours.st_ino;
+  }
+  if (!bound || listen(listener_, 64) != 0) {
     *error = "cannot listen on " + socket_path + ": " + std::strerror(errno);
-    close(listener_);
+    if (listener_ >= 0) close(listener_);
     listener_ = -1;
     return false;
   }
@@ -104,7 +119,6 @@ bool StreamReceiver::Accept(std::string* error) {
   auto connection = std::make_unique<Connection>();
   connection->socket = socket;
   connections_.push_back(std::move(connection));
-  anyone_connected_ = true;
   return true;
 }
 
@@ -126,6 +140,7 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
         break;
       }
       connection.header_seen = true;
+      an_agent_came_ = true;
       connection.path = outputs_.empty() ? output_path_
                                          : output_path_ + "." +
                                                std::to_string(connection.recording.header.pid());
@@ -175,7 +190,10 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
       if (got > 0) {
         connection.pending.append(buffer, static_cast<size_t>(got));
         if (!Consume(connection, error)) return false;
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+      }
+      bool gone = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
+      if (gone || connection.broken) {
+        if (!connection.header_seen || connection.broken) ++dropped_peers_;
         close(connection.socket);
         connection.socket = -1;
       }
@@ -192,7 +210,9 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
         on_progress(connections_.front()->recording);
       }
     }
-    if (anyone_connected_ && connections_.empty()) break;
+    bool agents_left = std::any_of(connections_.begin(), connections_.end(),
+                                   [](const auto& connection) { return connection->header_seen; });
+    if (an_agent_came_ && !agents_left) break;
   }
   return true;
 }

@@ -4,7 +4,15 @@
 // (Ctrl-C, the agent killed) is complete up to its last record. The first
 // agent writes to the given path; agents that connect later (followed
 // children) write to PATH.<pid>.
+//
+// A peer is an agent once its first record is a recording header; a peer
+// that closes before that, or sends anything else, is dropped and counted,
+// and changes nothing. The receiver removes only the socket it created, and
+// only while that path still is that socket (same device and inode): never
+// a file it found there, nor another receiver's socket.
 #pragma once
+
+#include <sys/types.h>
 
 #include <functional>
 #include <memory>
@@ -35,6 +43,8 @@ class StreamReceiver {
 
   // Recordings written, first agent first.
   const std::vector<std::string>& outputs() const { return outputs_; }
+  // Peers dropped for sending no recording, or something else.
+  size_t dropped_peers() const { return dropped_peers_; }
 
  private:
   struct Connection;
@@ -42,11 +52,14 @@ class StreamReceiver {
   bool Consume(Connection& connection, std::string* error);
 
   int listener_ = -1;
+  dev_t socket_device_ = 0;  // identity of the socket file we bound
+  ino_t socket_inode_ = 0;
   std::string socket_path_;
   std::string output_path_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<std::string> outputs_;
-  bool anyone_connected_ = false;
+  bool an_agent_came_ = false;
+  size_t dropped_peers_ = 0;
 };
 
 }  // namespace heapdrift::cli

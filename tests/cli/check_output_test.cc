@@ -35,9 +35,11 @@ TEST(CheckJunit, OneTestCasePerProcessEscapedAndFailedWhenItLeaked) {
   std::string xml = CheckJunit(run, options);
   EXPECT_NE(xml.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("name=\"pid 10: ./a --name=&lt;x &amp; &quot;y&quot;&gt;\""),
-            std::string::npos)
+  // Named by command line, not pid, so that CI keeps each case's history.
+  EXPECT_NE(xml.find("name=\"./a --name=&lt;x &amp; &quot;y&quot;&gt;\""), std::string::npos)
       << xml;
+  EXPECT_EQ(xml.find("name=\"pid"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("pid 11: ./b"), std::string::npos) << xml;
   EXPECT_NE(xml.find("<failure type=\"leak\" message=\"96 B leaked in 2 objects\">"),
             std::string::npos)
       << xml;
@@ -62,9 +64,14 @@ TEST(CheckJunit, AForkedChildIsJudgedOnGrowthAndSaysWhyItsLeaksWereNot) {
   std::string xml = CheckJunit(run, options);
   EXPECT_NE(xml.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\""), std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<system-out>forked from pid 10 without exec: leaks at exit not checked"),
+  EXPECT_NE(xml.find("<system-out>pid 11: ./server\nforked from pid 10 without exec: leaks at "
+                     "exit not checked"),
             std::string::npos)
       << xml;
+  // Repeats of one command line keep their order of start as an ordinal.
+  EXPECT_NE(xml.find("name=\"./server\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"./server #2\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"./server #3\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("<failure type=\"growth\" message=\"1 call site grows faster than 100.0 KiB/s\">"),
             std::string::npos)
       << xml;
@@ -88,6 +95,27 @@ TEST(CheckJson, HoldsEveryFindingAndTheVerdict) {
   EXPECT_EQ(json["processes"][0]["leaks"][0]["function"], "Parse<int>(char const*)");
   options.max_leak_bytes = 0;
   EXPECT_FALSE(CheckJson(run, options, 23)["passed"].get<bool>());
+}
+
+TEST(CheckJson, CountsAreIntegers) {
+  CheckRun run;
+  run.processes.push_back(Process(11, {"./b"}, 96));
+  nlohmann::json process = CheckJson(run, CheckOptions{}, 23)["processes"][0];
+  for (const char* field : {"leaked_bytes", "leaked_objects", "reachable_bytes", "reachable_objects"}) {
+    EXPECT_TRUE(process[field].is_number_integer()) << field << ": " << process[field];
+  }
+  EXPECT_EQ(process["leaked_objects"].dump(), "2");
+  EXPECT_TRUE(process["leaks"][0]["bytes"].is_number_integer());
+  EXPECT_TRUE(process["leaks"][0]["objects"].is_number_integer());
+}
+
+TEST(CheckJson, ATimedOutRunFails) {
+  CheckRun run;
+  run.processes.push_back(Process(11, {"./b"}, 0));
+  run.timed_out = true;
+  nlohmann::json json = CheckJson(run, CheckOptions{}, 124);
+  EXPECT_FALSE(json["passed"].get<bool>());
+  EXPECT_TRUE(json["timed_out"].get<bool>());
 }
 
 }  // namespace
