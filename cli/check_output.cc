@@ -183,6 +183,37 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
                  : "");
 }
 
+void PrintSuppressionUse(std::FILE* out, const CheckRun& run, const CheckOptions& options) {
+  struct Use {
+    size_t processes = 0;
+    double bytes = 0, objects = 0;
+  };
+  std::map<const Suppression*, Use> uses;
+  for (const ProcessCheck& process : run.processes) {
+    for (const SuppressedLeaks& suppressed : process.suppressed) {
+      Use& use = uses[suppressed.rule];
+      ++use.processes;
+      use.bytes += suppressed.bytes;
+      use.objects += suppressed.objects;
+    }
+  }
+  fmt::print(out, "heapdrift check: suppressions used:\n");
+  for (const Suppression& rule : options.suppressions) {
+    auto found = uses.find(&rule);
+    if (found == uses.end()) continue;
+    fmt::print(out, "  {:>10} in {:<12} {} process{}  leak:{} ({})\n", HumanBytes(found->second.bytes),
+               Objects(found->second.objects), found->second.processes,
+               found->second.processes == 1 ? "" : "es", rule.pattern, rule.origin);
+  }
+  if (uses.empty()) fmt::print(out, "  none\n");
+  for (const Suppression& rule : options.suppressions) {
+    if (uses.count(&rule) == 0 && rule.origin.rfind("built-in", 0) != 0) {
+      fmt::print(out, "heapdrift: warning: leak:{} ({}) matched nothing\n", rule.pattern,
+                 rule.origin);
+    }
+  }
+}
+
 nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int exit_code) {
   nlohmann::json processes = nlohmann::json::array();
   for (const ProcessCheck& process : run.processes) {

@@ -38,6 +38,7 @@ struct Settings {
   uint64_t max_growth = 0;
   std::vector<std::string> suppression_files;
   bool no_builtin_suppressions = false;
+  bool print_suppressions = false;
   std::string json_path, junit_path, recordings_dir;
   std::vector<std::string> wrappers;
   std::string debug_paths;
@@ -204,6 +205,8 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                     std::chrono::seconds(1), std::chrono::hours(24 * 365));
   check->add_option("--suppressions", settings->suppression_files,
                     "File of leak:PATTERN lines (LeakSanitizer syntax); may be repeated");
+  check->add_flag("--print-suppressions", settings->print_suppressions,
+                  "List what each suppression hid, and warn about yours that matched nothing");
   check->add_flag("--no-builtin-suppressions", settings->no_builtin_suppressions,
                   "Also report the runtime's and loader's one-time allocations");
   check->add_option("--json", settings->json_path, "Write every finding as JSON to this file");
@@ -278,6 +281,7 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
           "forked children are checked for --max-growth only, and it was not given");
     }
     PrintCheckText(stderr, run, options, settings->top);
+    if (settings->print_suppressions) PrintSuppressionUse(stderr, run, options);
 
     *exit_code = result.timed_out                ? kExitTimedOut
                  : result.exit_code != 0         ? result.exit_code

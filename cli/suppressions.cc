@@ -58,9 +58,17 @@ bool ParseSuppressions(std::string_view text, const std::string& file_name,
   size_t line_number = 0;
   while (!text.empty()) {
     size_t newline = text.find('\n');
-    std::string_view line = Trim(text.substr(0, newline));
+    std::string_view line = text.substr(0, newline);
     text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     ++line_number;
+    // A comment starts a line or follows a blank: "leak:Parse  # known bug".
+    for (size_t hash = line.find('#'); hash != std::string_view::npos; hash = line.find('#', hash + 1)) {
+      if (hash == 0 || line[hash - 1] == ' ' || line[hash - 1] == '\t') {
+        line = line.substr(0, hash);
+        break;
+      }
+    }
+    line = Trim(line);
     if (line.empty() || line.front() == '#') continue;
     std::string_view pattern = line.substr(0, kPrefix.size()) == kPrefix
                                    ? Trim(line.substr(kPrefix.size()))

@@ -1,7 +1,8 @@
 // Suppressions for `heapdrift check`: which leaks are known and accepted.
 //
 // The file syntax is LeakSanitizer's, so existing files keep working: one
-// `leak:PATTERN` per line; `#` starts a comment; blank lines are ignored. A
+// `leak:PATTERN` per line; `#` at the start of a line or after a blank starts
+// a comment (`leak:Parse   # our known bug`); blank lines are ignored. A
 // pattern matches a frame when it matches the frame's function (demangled),
 // its source file or its module path; a leak is suppressed when its pattern
 // matches any frame of the leak's stack. `*` matches any run of characters;

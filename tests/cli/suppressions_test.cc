@@ -41,6 +41,20 @@ TEST(ParseSuppressions, ReadsLeakLinesCommentsAndBlanks) {
   EXPECT_EQ(rules[2].origin, "s.txt:5");
 }
 
+TEST(ParseSuppressions, TrailingCommentsAreNotPartOfThePattern) {
+  std::vector<Suppression> rules;
+  std::string error;
+  ASSERT_TRUE(ParseSuppressions("leak:ParseHeaderCount   # our known bug\nleak:Foo\t#why\n"
+                                "leak:a#b\n",
+                                "s.txt", &rules, &error))
+      << error;
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules[0].pattern, "ParseHeaderCount");
+  EXPECT_EQ(rules[1].pattern, "Foo");
+  EXPECT_EQ(rules[2].pattern, "a#b");  // no blank before '#': part of the pattern
+  EXPECT_FALSE(ParseSuppressions("leak: # nothing\n", "s.txt", &rules, &error));
+}
+
 TEST(ParseSuppressions, NamesTheMalformedLine) {
   for (const char* text : {"leak:ok\nrace:Foo\n", "leak:ok\nleak:\n", "leak:ok\nFoo\n",
                            "leak:ok\nleak:^$\n"}) {

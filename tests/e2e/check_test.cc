@@ -3,6 +3,7 @@
 // exit code and the JSON and JUnit reports.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -133,6 +134,24 @@ TEST(Check, ASuppressionsFileHidesTheLeakAndTheSummaryCountsIt) {
   EXPECT_EQ(suppressed[0]["objects"].get<double>(), 50);
   EXPECT_EQ(suppressed[0]["origin"], dir.File("supp.txt") + ":3");
   EXPECT_NE(result.process.err.find("suppressed"), std::string::npos);
+}
+
+// The README's own style: a trailing comment on the line. With
+// --print-suppressions, what each one hid, and a warning for one that hid nothing.
+TEST(Check, SuppressionsWithTrailingCommentsMatchAndUnusedOnesAreNamed) {
+  TempDir dir;
+  std::ofstream(dir.File("supp.txt")) << "leak:ParseRequest   # our known bug\n"
+                                         "leak:NoSuchFunction # fixed long ago\n";
+  CheckResult result = Check(dir, {"--suppressions", dir.File("supp.txt"), "--print-suppressions"},
+                             {Example("request_parser")});
+  EXPECT_EQ(result.process.exit_code, 0) << result.process.err;
+  EXPECT_NE(result.process.err.find("leak:ParseRequest (" + dir.File("supp.txt") + ":1)"),
+            std::string::npos)
+      << result.process.err;
+  EXPECT_NE(result.process.err.find("heapdrift: warning: leak:NoSuchFunction (" +
+                                    dir.File("supp.txt") + ":2) matched nothing"),
+            std::string::npos)
+      << result.process.err;
 }
 
 TEST(Check, AGoogleTestBinaryWithOneLeakingTestFailsAndNamesIt) {
@@ -342,6 +361,37 @@ TEST(Check, TheCommandsOwnFailureAndCrashWin) {
   EXPECT_EQ(crashing.report["command_signal"], 11);
 }
 
+// A command that ignores SIGTERM (its signals blocked, as a deadlocked host's
+// are) is ended at --timeout: SIGTERM, then SIGKILL 5 s later, and so is
+// whatever it started; the run fails with 124.
+TEST(Check, AHungCommandIsEndedAtTheTimeoutAndFails) {
+  TempDir dir;
+  auto started = std::chrono::steady_clock::now();
+  CheckResult hung = Check(dir, {"--timeout", "2s"},
+                           {"bash", "-c", "trap '' TERM; sleep 300 & sleep 301; wait"}, 60);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_FALSE(hung.process.timed_out);
+  EXPECT_EQ(hung.process.exit_code, 124) << hung.process.err;
+  EXPECT_LT(seconds, 30);
+  EXPECT_NE(hung.process.err.find("ran past --timeout and was ended"), std::string::npos)
+      << hung.process.err;
+  EXPECT_TRUE(hung.report["timed_out"].get<bool>());
+  EXPECT_FALSE(hung.report["passed"].get<bool>());
+  ProcessResult left = RunProcess({"pgrep", "-f", "^sleep 30[01]$"});
+  EXPECT_EQ(left.out, "") << "the hung command's children were left running";
+}
+
+// `timeout 2 heapdrift check -- CMD`: the SIGTERM is forwarded; a command
+// that ignores it is killed after the grace period instead of waited for.
+TEST(Check, AForwardedSigtermThatIsIgnoredEndsInSigkill) {
+  ProcessResult result = RunProcess(
+      {"timeout", "2", kCliPath, "check", "--", "bash", "-c", "trap '' TERM; sleep 302"}, {}, 60);
+  EXPECT_FALSE(result.timed_out) << "check waited for a command that ignores SIGTERM";
+  EXPECT_EQ(result.exit_code, 124) << result.err;  // timeout(1)'s code: it had to send TERM
+  EXPECT_NE(result.err.find("killed by signal 9"), std::string::npos) << result.err;
+}
+
 TEST(Check, BadInputGetsOneClearErrorAndADocumentedCode) {
   TempDir dir;
   auto run = [](std::vector<std::string> args) {
@@ -378,6 +428,22 @@ TEST(Check, BadInputGetsOneClearErrorAndADocumentedCode) {
 
   ProcessResult bad_size = run({"--max-growth", "lots", "--", "true"});
   EXPECT_EQ(bad_size.exit_code, 2) << bad_size.err;
+
+  // Values that used to wrap around and turn the check off.
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"--max-growth", "-5"}, {"--max-leak-bytes", "-1"},
+        {"--max-growth", "18446744073709551616"}, {"--top", "0"}, {"--timeout", "-1s"},
+        {"--sample-bytes", "1.5"}, {"--interval-ms", "5"}}) {
+    std::vector<std::string> args = bad;
+    args.insert(args.end(), {"--", "true"});
+    ProcessResult refused = run(args);
+    EXPECT_EQ(refused.exit_code, 2) << bad[0] << " " << bad[1] << ": " << refused.err;
+    ASSERT_EQ(LinesStartingWith(refused.err, "heapdrift:").size(), 1u) << refused.err;
+    EXPECT_NE(refused.err.find(bad[0]), std::string::npos) << refused.err;
+  }
+  // Size units are taken wherever a size is.
+  ProcessResult units = run({"--sample-bytes", "64KiB", "--max-growth", "1MiB", "--", "true"});
+  EXPECT_EQ(units.exit_code, 0) << units.err;
 }
 
 }  // namespace
