@@ -68,6 +68,11 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
     }
     StreamReceiver receiver;
     std::string error;
+    if (!CanWriteOutput(settings->output, false, &error)) {
+      std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+      *exit_code = kExitCannotRun;
+      return;
+    }
     if (!receiver.Listen(settings->listen.substr(5), settings->output, &error)) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = 1;
