@@ -17,8 +17,9 @@ std::optional<std::string> LocateAgent(std::string* error) {
     return std::nullopt;
   }
   fs::path cli_dir = fs::read_symlink("/proc/self/exe", ignored).parent_path();
-  for (const char* relative : {"../agent/libheapdrift.so", "../lib/libheapdrift.so",
-                               "../lib/heapdrift/libheapdrift.so", "libheapdrift.so"}) {
+  for (const char* relative : {"../agent/libheapdrift.so",
+                               "../" HEAPDRIFT_INSTALL_LIBDIR "/libheapdrift.so",
+                               "../lib/libheapdrift.so", "libheapdrift.so"}) {
     fs::path candidate = fs::weakly_canonical(cli_dir / relative, ignored);
     if (access(candidate.c_str(), R_OK) == 0) return candidate.string();
   }
