@@ -71,10 +71,7 @@ void RecordFree(const LiveBlock& block) {
 // before the next snapshot): make sure every frame's module is on record.
 void RecordModulesOf(const uintptr_t* frames, uint32_t depth) {
   for (uint32_t i = 0; i < depth; ++i) {
-    if (!g_agent.modules.Covers(frames[i] - 1)) {
-      g_agent.modules.Refresh();
-      return;
-    }
+    if (!g_agent.modules.Covers(frames[i] - 1)) g_agent.modules.RecordObjectAt(frames[i] - 1);
   }
 }
 

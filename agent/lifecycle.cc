@@ -216,9 +216,6 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
-  if (!LoadUnwinder()) {
-    LogLine("libunwind.so.8 not found or unusable; using the slower libgcc unwinder");
-  }
   uintptr_t begin = 0, end = 0;
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
     SetAgentTextRange(begin, end);

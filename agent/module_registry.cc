@@ -3,8 +3,13 @@
 #include <elf.h>
 #include <link.h>
 
+#include <time.h>
+
 #include <cstring>
 
+#include <dlfcn.h>
+
+#include "frame_unwinder.h"
 #include "page_arena.h"
 
 namespace heapdrift::agent {
@@ -56,15 +61,44 @@ bool ModuleRegistry::Covers(uintptr_t address) const {
 
 void ModuleRegistry::Refresh() {
   if (segments_ == nullptr) return;
-  bool expected = false;
-  if (!scanning_.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-    rescan_requested_.store(true, std::memory_order_release);
-    return;
+  // A host thread recording one object holds the flag for microseconds; the
+  // collector may wait for it (never the other way round), but not forever:
+  // a host thread stopped in a debugger leaves this scan to the next snapshot.
+  for (int attempt = 0;; ++attempt) {
+    bool expected = false;
+    if (scanning_.compare_exchange_strong(expected, true, std::memory_order_acquire)) break;
+    if (attempt == 100) return;
+    timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
   }
-  do {
-    rescan_requested_.store(false, std::memory_order_relaxed);
-    Scan();
-  } while (rescan_requested_.load(std::memory_order_acquire));
+  Scan();
+  scanning_.store(false, std::memory_order_release);
+}
+
+void ModuleRegistry::RecordObjectAt(uintptr_t address) {
+  if (segments_ == nullptr) return;
+  dl_find_object found;
+  if (_dl_find_object(reinterpret_cast<void*>(address), &found) != 0) return;
+  // The object's program headers, read where it is mapped: its first
+  // segment starts with the ELF header (file offset 0), whose program
+  // headers follow within that segment on every linker's output.
+  auto begin = reinterpret_cast<uintptr_t>(found.dlfo_map_start);
+  auto end = reinterpret_cast<uintptr_t>(found.dlfo_map_end);
+  const auto* header = reinterpret_cast<const ElfW(Ehdr)*>(begin);
+  if (end - begin < sizeof(ElfW(Ehdr)) || std::memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 ||
+      header->e_phentsize != sizeof(ElfW(Phdr)) || header->e_phoff > 4096 ||
+      header->e_phoff + header->e_phnum * sizeof(ElfW(Phdr)) > 4096 ||
+      header->e_phoff + header->e_phnum * sizeof(ElfW(Phdr)) > end - begin) {
+    return;  // unusual layout: the next snapshot's scan records it
+  }
+  dl_phdr_info object{};
+  object.dlpi_addr = found.dlfo_link_map->l_addr;
+  object.dlpi_name = found.dlfo_link_map->l_name;
+  object.dlpi_phdr = reinterpret_cast<const ElfW(Phdr)*>(begin + header->e_phoff);
+  object.dlpi_phnum = header->e_phnum;
+  bool expected = false;
+  if (!scanning_.compare_exchange_strong(expected, true, std::memory_order_acquire)) return;
+  RecordSegments(object);
   scanning_.store(false, std::memory_order_release);
 }
 
@@ -105,9 +139,17 @@ int ModuleRegistry::OnObject(dl_phdr_info* object, size_t size, void* self) {
     if (object->dlpi_adds == registry->last_adds_ && object->dlpi_subs == registry->last_subs_) {
       return 1;
     }
+    if (object->dlpi_subs != registry->last_subs_) ForgetFrameRules();
     registry->last_adds_ = object->dlpi_adds;
     registry->last_subs_ = object->dlpi_subs;
   }
+  registry->RecordSegments(*object);
+  return 0;
+}
+
+void ModuleRegistry::RecordSegments(const dl_phdr_info& info) {
+  const dl_phdr_info* object = &info;
+  ModuleRegistry* registry = this;
   const char* path = object->dlpi_name;
   if (path == nullptr || path[0] == '\0') path = registry->executable_path_;
   if (std::strncmp(path, "linux-vdso", 10) == 0) path = "[vdso]";
@@ -119,7 +161,7 @@ int ModuleRegistry::OnObject(dl_phdr_info* object, size_t size, void* self) {
     if (registry->Known(start, path)) continue;
     uint32_t count = registry->count_.load(std::memory_order_relaxed);
     const char* stored_path = registry->StorePath(path);
-    if (count == kMaxSegments || stored_path == nullptr) return 1;
+    if (count == kMaxSegments || stored_path == nullptr) return;
     Segment& segment = registry->segments_[count];
     segment.start = start;
     segment.limit = start + ph.p_memsz;
@@ -130,7 +172,6 @@ int ModuleRegistry::OnObject(dl_phdr_info* object, size_t size, void* self) {
     std::memcpy(segment.build_id, build_id.bytes, segment.build_id_size);
     registry->count_.store(count + 1, std::memory_order_release);
   }
-  return 0;
 }
 
 }  // namespace heapdrift::agent

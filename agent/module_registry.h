@@ -3,12 +3,17 @@
 // loader's own list (dl_iterate_phdr) and the in-memory note segments, never
 // from disk.
 //
-// Segments are recorded when a new stack is interned with a frame outside
-// every known segment (so a library that is dlopen'ed, used and dlclose'd
-// between two snapshots is still named), and at every snapshot. Recording
-// is append-only and never blocks: one thread scans at a time, and a thread
-// that finds a scan in progress leaves a request that the scanner honours
-// before it finishes. Bounded: kMaxSegments segments, kPathBytes of paths.
+// Segments are recorded at every snapshot (the collector walks the loader's
+// list), and when a new stack is interned with a frame outside every known
+// segment (so a library that is dlopen'ed, used and dlclose'd between two
+// snapshots is still named): then the host thread records just the object
+// holding that frame, found with _dl_find_object, which is lock-free. No
+// host thread ever calls dl_iterate_phdr, which waits for the loader's lock.
+// Recording is append-only and never blocks a host thread: one thread
+// records at a time, and a host thread that finds the collector scanning
+// leaves it to that scan. Bounded: kMaxSegments segments,
+// kPathBytes of paths. When the loader says objects were unloaded, the
+// unwinder's cached rules are forgotten (their addresses may be reused).
 #pragma once
 
 #include <link.h>
@@ -35,8 +40,11 @@ class ModuleRegistry {
 
   bool Init(const char* executable_path);
 
-  // Records the segments of objects loaded since the last scan.
+  // Collector only: records the segments of objects loaded since the last scan.
   void Refresh();
+
+  // Host threads: records the loaded object that contains `address`.
+  void RecordObjectAt(uintptr_t address);
 
   // Whether `address` lies in a recorded segment. Lock-free.
   bool Covers(uintptr_t address) const;
@@ -53,6 +61,7 @@ class ModuleRegistry {
   bool Known(uint64_t start, const char* path) const;
   const char* StorePath(const char* path);
   static int OnObject(dl_phdr_info* object, size_t size, void* self);
+  void RecordSegments(const dl_phdr_info& object);
 
   const char* executable_path_ = "";
   Segment* segments_ = nullptr;
@@ -61,7 +70,6 @@ class ModuleRegistry {
   char* paths_ = nullptr;
   uint32_t paths_used_ = 0;
   std::atomic<bool> scanning_{false};
-  std::atomic<bool> rescan_requested_{false};
   uint64_t last_adds_ = ~uint64_t{0};
   uint64_t last_subs_ = ~uint64_t{0};
   bool counters_checked_ = false;

@@ -1,24 +1,17 @@
-// Stack capture for sampled allocations.
+// Stack capture for sampled allocations, with the agent's own unwinder
+// (frame_unwinder.h): DWARF call-frame rules found through _dl_find_object
+// and cached lock-free. It never calls dl_iterate_phdr and takes no lock, so
+// a sampled allocation made while the host holds the loader's lock (inside a
+// dl_iterate_phdr callback, a constructor run by dlopen) or any lock of its
+// own cannot deadlock, and it loads no library into the host.
 //
-// The unwinder is libunwind (Debian's libunwind.so.8, whose unw_backtrace walks
-// DWARF CFI through a per-thread cache: ~0.2-0.5 us warm). It is loaded with
-// dlopen(RTLD_LOCAL) rather than linked: Debian builds it with its own
-// _Unwind_* exception runtime, and as a link-time dependency of a preloaded
-// library those symbols would take over C++ exception handling in any host
-// that loads libstdc++ later. If it cannot be loaded, capture falls back to
-// libgcc's _Unwind_Backtrace, linked statically and privately into the agent.
-//
-// Call only with the thread marked in-agent (the unwinder may allocate on its
-// first use per thread) and with no agent lock held (it takes the loader lock).
+// Call only with the thread marked in-agent (its first capture looks up the
+// thread's stack bounds, which may allocate).
 #pragma once
 
 #include <cstdint>
 
 namespace heapdrift::agent {
-
-// Resolves the unwinder; once, from the library constructor. Returns false and
-// keeps the fallback when libunwind is unavailable.
-bool LoadUnwinder();
 
 // Frames belonging to [begin, end) at the top of a captured stack are the
 // agent's own and are cut off (by address, not by count: inlining changes counts).
@@ -28,7 +21,7 @@ void SetAgentTextRange(uintptr_t begin, uintptr_t end);
 bool AgentTextRangeOf(const void* address, uintptr_t* begin, uintptr_t* end);
 
 // Captures up to `max_depth` return addresses of the calling thread, innermost
-// first, starting at the first frame outside the agent and the unwinder.
+// first, starting at the first frame outside the agent.
 uint32_t CaptureStack(uintptr_t* frames, uint32_t max_depth);
 
 }  // namespace heapdrift::agent

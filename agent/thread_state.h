@@ -31,6 +31,10 @@ struct ThreadState {
   // this thread take the ring-free paths.
   uint32_t ring_retired;
   uint32_t exit_destructor_rounds;
+  // The thread's stack, for bounded unwinding; found on its first sample
+  // (stack_high 1: looked for, not found).
+  uintptr_t stack_low;
+  uintptr_t stack_high;
 };
 
 extern __thread ThreadState tls_state __attribute__((tls_model("initial-exec")));

@@ -19,7 +19,6 @@ void SetUpAgentTables() {
   static bool ready = [] {
     g_agent.live.Init(1 << 18);
     g_agent.stacks.Init(1 << 16);
-    LoadUnwinder();
     return true;
   }();
   (void)ready;
@@ -50,7 +49,8 @@ void BM_MallocFree_UnsampledHooks(benchmark::State& state) {
 }
 BENCHMARK(BM_MallocFree_UnsampledHooks);
 
-// What a sample costs: unwinding (libunwind) and interning the stack.
+// What a sample costs: unwinding (the agent's cached DWARF unwinder) and
+// interning the stack.
 void BM_CaptureAndInternStack(benchmark::State& state) {
   SetUpAgentTables();
   uintptr_t frames[StackTable::kMaxDepth];

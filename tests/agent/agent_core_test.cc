@@ -50,11 +50,6 @@ TEST(AgentCore, ThreadsAndTheCollectorTogetherLoseNothing) {
   ASSERT_TRUE(g_agent.live.Init(1 << 16));
   ASSERT_TRUE(g_agent.rings.Init(16, static_cast<uint32_t>(options.ring_events)));
   ASSERT_TRUE(InitThreadExitKey());
-#if !defined(__SANITIZE_THREAD__)
-  // libunwind's per-thread cache has a key destructor that ThreadSanitizer's
-  // thread teardown cannot run after; under TSan the libgcc unwinder is used.
-  LoadUnwinder();
-#endif
   g_sampler.Configure(1, 0);
   ASSERT_TRUE(g_collector.Start(options));
   g_agent.state.store(AgentState::kActive);

@@ -58,8 +58,9 @@ INSTANTIATE_TEST_SUITE_P(
                       HostCase{"loader_lock", {"dlopen", Host("liballoc_plugin.so")}, 60}),
     [](const ::testing::TestParamInfo<HostCase>& param) { return std::string(param.param.name); });
 
-// libunwind is loaded privately: C++ exception handling in a C host that
-// loads C++ later must stay with libgcc_s, not bind to libunwind's _Unwind_*.
+// The agent brings no exception runtime: C++ exception handling in a C host
+// that loads C++ later must stay with libgcc_s, never bind to an unwinder
+// library's _Unwind_* (libunwind.so.8 has them; the agent once loaded it).
 TEST(HostSafetyUnwinder, CHostExceptionsStayWithLibgcc) {
   TempDir dir;
   ProcessResult traced = RunUnderAgent({Host("c_host"), Host("libcxx_plugin.so")},

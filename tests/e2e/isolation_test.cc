@@ -44,5 +44,24 @@ TEST(Isolation, NeedsOnlyLibc) {
   EXPECT_EQ(needed, std::vector<std::string>{"[libc.so.6]"});
 }
 
+// Nor does it load anything at run time: a sampled program's own memory map
+// holds the agent and what the program itself needs, and no unwinder.
+TEST(Isolation, LoadsNoLibraryIntoTheHost) {
+  ProcessResult plain = RunProcess({"cat", "/proc/self/maps"});
+  ProcessResult traced = RunUnderAgent({"cat", "/proc/self/maps"}, "/dev/null",
+                                       {{"HEAPDRIFT_SAMPLE_BYTES", "1"}});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  auto libraries = [](const std::string& maps) {
+    std::set<std::string> paths;
+    for (const std::string& path : Words(maps, 5)) {
+      if (path.find(".so") != std::string::npos) paths.insert(path);
+    }
+    return paths;
+  };
+  std::set<std::string> added = libraries(traced.out);
+  for (const std::string& path : libraries(plain.out)) added.erase(path);
+  EXPECT_EQ(added, std::set<std::string>{kAgentPath});
+}
+
 }  // namespace
 }  // namespace heapdrift::testing
