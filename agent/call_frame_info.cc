@@ -10,7 +10,6 @@ namespace {
 
 // DWARF pointer encodings (DW_EH_PE_*): the low nibble is the format, the
 // next three bits what it is relative to.
-constexpr uint8_t kOmit = 0xff;
 constexpr uint8_t kIndirect = 0x80;
 constexpr uint8_t kFormatMask = 0x0f;
 constexpr uint8_t kRelativeMask = 0x70;
@@ -440,8 +439,10 @@ FrameRule FindFrameRule(uintptr_t pc, uintptr_t return_address) {
   const uint8_t* cie_pointer_field = reader.at();
   uint32_t cie_offset = reader.Fixed<uint32_t>();
   Cie cie;
+  const uint8_t* cie_entry = cie_pointer_field - cie_offset;
   if (!reader.ok() || cie_offset == 0 ||
-      !ReadCie(cie_pointer_field - cie_offset, limit, &cie)) {
+      cie_entry < static_cast<const uint8_t*>(object.dlfo_map_start) ||
+      !ReadCie(cie_entry, limit, &cie)) {
     return {};
   }
   reader = Reader(reader.at(), end);

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config python3 binutils procps
-  libunwind-dev libfmt-dev libprotobuf-dev protobuf-compiler
+  libfmt-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libbenchmark-dev libdw-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
