@@ -375,7 +375,7 @@ TEST(Check, AHungCommandIsEndedAtTheTimeoutAndFails) {
   TempDir dir;
   auto started = std::chrono::steady_clock::now();
   CheckResult hung = Check(dir, {"--timeout", "2s"},
-                           {"bash", "-c", "trap '' TERM; sleep 300 & sleep 301; wait"}, 60);
+                           {"bash", "-c", "trap '' TERM; sleep 3007.1 & sleep 3007.2; wait"}, 60);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_FALSE(hung.process.timed_out);
@@ -385,7 +385,8 @@ TEST(Check, AHungCommandIsEndedAtTheTimeoutAndFails) {
       << hung.process.err;
   EXPECT_TRUE(hung.report["timed_out"].get<bool>());
   EXPECT_FALSE(hung.report["passed"].get<bool>());
-  ProcessResult left = RunProcess({"pgrep", "-f", "^sleep 30[01]$"});
+  // Durations no other process here uses (a `sleep 300` of anyone's matched once).
+  ProcessResult left = RunProcess({"pgrep", "-f", "^sleep 3007\\.[12]$"});
   EXPECT_EQ(left.out, "") << "the hung command's children were left running";
 }
 
