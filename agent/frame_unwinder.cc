@@ -1,10 +1,7 @@
 #include "frame_unwinder.h"
 
-#include <pthread.h>
-#include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/ucontext.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -12,6 +9,7 @@
 
 #include "call_frame_info.h"
 #include "compiler.h"
+#include "memory_map.h"
 #include "thread_state.h"
 
 namespace heapdrift::agent {
@@ -45,64 +43,83 @@ FrameRule CachedRule(uintptr_t pc, uintptr_t return_address) {
   return FrameRule::Unpack(rule);
 }
 
-// Reads of the stack, bounded as the header says.
+uintptr_t g_main_stack_end = 0;  // top of the main thread's stack, from /proc/self/maps
+
+constexpr uintptr_t kPage = 4096;
+// A thread's used stack, from its deepest frame to its top, is far smaller.
+constexpr uintptr_t kMaxStackSpan = uintptr_t{64} << 20;
+
+// Whether every page of [begin, end) is mapped: mincore fails on a hole.
+bool AllMapped(uintptr_t begin, uintptr_t end) {
+  unsigned char residency[256];
+  constexpr uintptr_t kChunk = sizeof(residency) * kPage;
+  for (uintptr_t at = begin; at < end; at += kChunk) {
+    uintptr_t length = end - at < kChunk ? end - at : kChunk;
+    if (mincore(reinterpret_cast<void*>(at), length, residency) != 0) return false;
+  }
+  return true;
+}
+
+// Reads of the stack, bounded as the header says. The fast range is
+// [the walk's first RSP, the top of the stack it runs on): a glibc thread's
+// stack ends at its thread pointer (glibc puts the thread's descriptor and
+// static TLS at the top of every thread's stack, its own or the caller's);
+// the main thread's at the top of [stack]. It is checked once with mincore
+// and remembered per thread; deeper walks check only the new pages. Any
+// other stack (a coroutine's, a signal's alternate one) is read page by
+// page, each checked first.
 class StackReader {
  public:
-  StackReader() {
+  explicit StackReader(uintptr_t rsp) {
     ThreadState& state = tls_state;
-    if (state.stack_high == 0) FindThreadStack(&state);
-    low_ = state.stack_low;
-    high_ = state.stack_high;
+    uintptr_t page = rsp & ~(kPage - 1);
+    uintptr_t top = StackTop(rsp);
+    if (top == 0) return;
+    if (state.stack_high == top && page >= state.stack_low) {
+      low_ = state.stack_low;
+      high_ = top;
+      return;
+    }
+    uintptr_t checked_from = state.stack_high == top ? state.stack_low : top;
+    if (!AllMapped(page, checked_from)) return;
+    state.stack_low = low_ = page;
+    state.stack_high = high_ = top;
   }
 
   // Other frames' slots: not this function's to read as far as AddressSanitizer
   // knows, though always mapped (the unit tests run under it).
   __attribute__((no_sanitize_address)) bool Read(uintptr_t address, uintptr_t* value) {
     if (address % sizeof(uintptr_t) != 0) return false;
-    bool on_own_stack = high_ >= low_ + sizeof(uintptr_t) && address >= low_ &&
-                        address <= high_ - sizeof(uintptr_t);
-    if (!on_own_stack &&
-        !(address >= checked_page_ && address < checked_page_ + kPage) && !CheckPage(address)) {
-      return false;
-    }
+    bool in_range = (address >= low_ && address < high_) ||
+                    (address >= checked_low_ && address < checked_high_);
+    if (!in_range && !CheckPage(address)) return false;
     *value = *reinterpret_cast<const uintptr_t*>(address);
     return true;
   }
 
  private:
-  static constexpr uintptr_t kPage = 4096;
+  static uintptr_t StackTop(uintptr_t rsp) {
+    auto thread_pointer = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+    if (rsp < thread_pointer && thread_pointer - rsp <= kMaxStackSpan) return thread_pointer;
+    if (rsp < g_main_stack_end && g_main_stack_end - rsp <= kMaxStackSpan) return g_main_stack_end;
+    return 0;
+  }
 
+  // Walks read upwards: a page next above the checked ones extends them.
   bool CheckPage(uintptr_t address) {
     uintptr_t page = address & ~(kPage - 1);
-    uintptr_t probe = 0;
-    iovec local{&probe, sizeof(probe)};
-    iovec remote{reinterpret_cast<void*>(page), sizeof(probe)};
-    if (syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) !=
-        static_cast<long>(sizeof(probe))) {
-      return false;
+    if (!AllMapped(page, page + kPage)) return false;
+    if (page == checked_high_) {
+      checked_high_ += kPage;
+    } else {
+      checked_low_ = page;
+      checked_high_ = page + kPage;
     }
-    checked_page_ = page;
     return true;
   }
 
-  // Once per thread. pthread_getattr_np allocates (the thread is in-agent)
-  // and, for the main thread, reads /proc/self/maps; a failure leaves every
-  // read to CheckPage.
-  static void FindThreadStack(ThreadState* state) {
-    state->stack_high = 1;  // tried
-    pthread_attr_t attributes;
-    if (pthread_getattr_np(pthread_self(), &attributes) != 0) return;
-    void* base = nullptr;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attributes, &base, &size) == 0 && base != nullptr) {
-      state->stack_low = reinterpret_cast<uintptr_t>(base);
-      state->stack_high = state->stack_low + size;
-    }
-    pthread_attr_destroy(&attributes);
-  }
-
-  uintptr_t low_ = 0, high_ = 0;
-  uintptr_t checked_page_ = 0;
+  uintptr_t low_ = 0, high_ = 0;                  // the stack the walk starts on
+  uintptr_t checked_low_ = 0, checked_high_ = 0;  // pages checked during this walk
 };
 
 }  // namespace
@@ -116,7 +133,7 @@ HD_NOINLINE uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth) {
       "mov %%rsp, %1\n\t"
       "mov %%rbp, %2"
       : "=r"(pc), "=r"(rsp), "=r"(rbp));
-  StackReader stack;
+  StackReader stack(rsp);
   bool exact_pc = true;  // the innermost frame and interrupted ones are not return addresses
   uint32_t depth = 0;
   while (depth < max_depth) {
@@ -153,6 +170,14 @@ HD_NOINLINE uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth) {
     exact_pc = false;
   }
   return depth;
+}
+
+void InitFrameUnwinder() {
+  ForEachMapping(
+      [](const MemoryMapping& mapping, void*) {
+        if (mapping.PathIs("[stack]")) g_main_stack_end = mapping.end;
+      },
+      nullptr);
 }
 
 void ForgetFrameRules() {

@@ -3,10 +3,11 @@
 // to the calling thread's registers. No lock, no loader call, no allocation:
 // safe in a thread that holds the loader's lock or any lock of the host's.
 //
-// Every read of the stack is bounded: inside the thread's own stack (found
-// once per thread) it is a plain load; anywhere else (a signal's alternate
-// stack, a coroutine's) each new page is first checked with
-// process_vm_readv, so a wrong rule cuts a stack short and never faults.
+// Every read of the stack is bounded: inside the stack the walk starts on
+// (checked once per thread with mincore, never with a call that takes a
+// lock) it is a plain load; anywhere else (a signal's alternate stack, a
+// coroutine's) each new page is checked first, so a wrong rule cuts a stack
+// short and never faults.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,10 @@ namespace heapdrift::agent {
 // interrupted is its exact address plus one, so that, like the others, it
 // is symbolized at frame - 1.
 uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth);
+
+// Finds the top of the main thread's stack; from the constructor. Without it
+// the main thread's stack is read page by page, each page checked.
+void InitFrameUnwinder();
 
 // Forgets every cached rule: code may have been unloaded and other code
 // loaded at its addresses (the module registry calls this on dlclose).

@@ -35,6 +35,7 @@
 #include "real_alloc.h"
 #include "sampler.h"
 #include "thread_state.h"
+#include "frame_unwinder.h"
 #include "stack_capture.h"
 
 namespace heapdrift::agent {
@@ -216,6 +217,7 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
+  InitFrameUnwinder();
   uintptr_t begin = 0, end = 0;
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
     SetAgentTextRange(begin, end);

@@ -5,8 +5,8 @@
 // dl_iterate_phdr callback, a constructor run by dlopen) or any lock of its
 // own cannot deadlock, and it loads no library into the host.
 //
-// Call only with the thread marked in-agent (its first capture looks up the
-// thread's stack bounds, which may allocate).
+// Takes no lock and calls nothing that does: safe whatever the thread holds,
+// including its own descriptor's lock (pthread_getattr_np allocates under it).
 #pragma once
 
 #include <cstdint>

@@ -31,8 +31,8 @@ struct ThreadState {
   // this thread take the ring-free paths.
   uint32_t ring_retired;
   uint32_t exit_destructor_rounds;
-  // The thread's stack, for bounded unwinding; found on its first sample
-  // (stack_high 1: looked for, not found).
+  // The part of the thread's stack known to be mapped, [stack_low,
+  // stack_high): grown by the unwinder as walks go deeper.
   uintptr_t stack_low;
   uintptr_t stack_high;
 };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "agent.h"
+#include "frame_unwinder.h"
 #include "hooks.h"
 #include "sampler.h"
 #include "stack_capture.h"
@@ -19,6 +20,7 @@ void SetUpAgentTables() {
   static bool ready = [] {
     g_agent.live.Init(1 << 18);
     g_agent.stacks.Init(1 << 16);
+    InitFrameUnwinder();  // as the agent's constructor does
     return true;
   }();
   (void)ready;

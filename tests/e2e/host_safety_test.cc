@@ -57,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(
                       HostCase{"short_threads", {"10000"}, 400},
                       HostCase{"dlopen_alloc", {Host("liballoc_plugin.so")}, 60},
                       HostCase{"signal_alloc", {}, 120},
-                      HostCase{"loader_lock", {"dlopen", Host("liballoc_plugin.so")}, 60}),
+                      HostCase{"loader_lock", {"dlopen", Host("liballoc_plugin.so")}, 60},
+                      HostCase{"thread_attributes", {}, 60}),
     [](const ::testing::TestParamInfo<HostCase>& param) { return std::string(param.param.name); });
 
 // The agent brings no exception runtime: C++ exception handling in a C host
