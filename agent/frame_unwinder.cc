@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstddef>
-#include <cstring>
 
 #include "call_frame_info.h"
 #include "compiler.h"
