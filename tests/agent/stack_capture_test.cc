@@ -24,44 +24,48 @@
 namespace heapdrift::agent {
 namespace {
 
-using Frames = std::vector<uintptr_t>;
+// Fixed arrays, not vectors: one of the walks is taken inside a signal
+// handler, where allocating is not allowed.
+struct Frames {
+  uintptr_t at[StackTable::kMaxDepth];
+  size_t size = 0;
+  uintptr_t operator[](size_t i) const { return at[i]; }
+  bool empty() const { return size == 0; }
+};
 
-Frames Ours() {
-  uintptr_t frames[StackTable::kMaxDepth];
-  uint32_t depth = CaptureFrames(frames, StackTable::kMaxDepth);
-  return Frames(frames, frames + depth);
+HD_NOINLINE void Ours(Frames* frames) {
+  frames->size = CaptureFrames(frames->at, StackTable::kMaxDepth);
 }
 
 // libgcc's view of the same stack, from the same point.
-Frames Reference() {
-  struct Walk {
-    Frames frames;
-  } walk;
+HD_NOINLINE void Reference(Frames* frames) {
+  frames->size = 0;
   _Unwind_Backtrace(
       [](_Unwind_Context* context, void* data) {
-        auto* w = static_cast<Walk*>(data);
+        auto* walk = static_cast<Frames*>(data);
         int before_instruction = 0;
         uintptr_t pc = _Unwind_GetIPInfo(context, &before_instruction);
-        if (pc == 0 || w->frames.size() >= StackTable::kMaxDepth) return _URC_END_OF_STACK;
-        w->frames.push_back(before_instruction ? pc + 1 : pc);
+        if (pc == 0 || walk->size >= StackTable::kMaxDepth) return _URC_END_OF_STACK;
+        walk->at[walk->size++] = before_instruction ? pc + 1 : pc;
         return _URC_NO_REASON;
       },
-      &walk);
-  return walk.frames;
+      frames);
 }
 
-// Both walks, taken in one frame: ours starts at Capture's caller... so both
-// are compared from the first frame they share, which must exist, and from
-// there on they must agree frame for frame (ours may stop earlier only where
-// libgcc does too, or at the outermost frames).
+// Both walks, taken in one frame, compared from the first frame they share.
 struct BothWalks {
   Frames ours, reference;
 };
 
+HD_NOINLINE void CaptureInto(BothWalks* walks) {
+  Ours(&walks->ours);
+  Reference(&walks->reference);
+  asm volatile("" ::: "memory");
+}
+
 HD_NOINLINE BothWalks Capture() {
   BothWalks walks;
-  walks.ours = Ours();
-  walks.reference = Reference();
+  CaptureInto(&walks);
   asm volatile("" ::: "memory");
   return walks;
 }
@@ -69,25 +73,26 @@ HD_NOINLINE BothWalks Capture() {
 void ExpectSameStack(const BothWalks& walks, size_t at_least) {
   // The walks start in different functions (Ours, Reference): line them up
   // on their first common frame, the return into Capture().
-  size_t ours = 0, reference = walks.reference.size();
-  for (; ours < walks.ours.size() && ours < 3; ++ours) {
-    auto found = std::find(walks.reference.begin(), walks.reference.end(), walks.ours[ours]);
-    if (found != walks.reference.end()) {
-      reference = static_cast<size_t>(found - walks.reference.begin());
+  size_t ours = 0, reference = walks.reference.size;
+  for (; ours < walks.ours.size && ours < 3; ++ours) {
+    const uintptr_t* end = walks.reference.at + walks.reference.size;
+    const uintptr_t* found = std::find(walks.reference.at, end, walks.ours[ours]);
+    if (found != end) {
+      reference = static_cast<size_t>(found - walks.reference.at);
       break;
     }
   }
-  ASSERT_LT(reference, walks.reference.size()) << "no frame in common";
+  ASSERT_LT(reference, walks.reference.size) << "no frame in common";
   size_t agreed = 0;
-  while (ours < walks.ours.size() && reference < walks.reference.size()) {
+  while (ours < walks.ours.size && reference < walks.reference.size) {
     ASSERT_EQ(walks.ours[ours], walks.reference[reference])
-        << "frame " << agreed << " differs (ours " << walks.ours.size() << " frames, libgcc "
-        << walks.reference.size() << ")";
+        << "frame " << agreed << " differs (ours " << walks.ours.size << " frames, libgcc "
+        << walks.reference.size << ")";
     ++ours, ++reference, ++agreed;
   }
   EXPECT_GE(agreed, at_least);
-  EXPECT_EQ(reference, walks.reference.size()) << "ours stopped " << walks.reference.size() - reference
-                                               << " frames before libgcc";
+  EXPECT_EQ(reference, walks.reference.size)
+      << "ours stopped " << walks.reference.size - reference << " frames before libgcc";
 }
 
 HD_NOINLINE BothWalks Recurse(int depth) {
@@ -113,7 +118,7 @@ TEST(FrameUnwinder, AgreesWithLibgccThroughRbpBasedFrames) { ExpectSameStack(Wit
 
 BothWalks g_from_callback;
 int CompareAndCapture(const void* a, const void* b) {
-  if (g_from_callback.ours.empty()) g_from_callback = Capture();
+  if (g_from_callback.ours.empty()) CaptureInto(&g_from_callback);
   return std::memcmp(a, b, sizeof(int));
 }
 
@@ -127,7 +132,7 @@ TEST(FrameUnwinder, AgreesWithLibgccThroughLibcCallingBack) {
 
 BothWalks g_in_handler;
 uintptr_t g_interrupted_caller = 0;
-void Handler(int) { g_in_handler = Capture(); }
+void Handler(int) { CaptureInto(&g_in_handler); }
 
 HD_NOINLINE void RaiseHere() {
   g_interrupted_caller = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
@@ -143,7 +148,9 @@ TEST(FrameUnwinder, WalksThroughASignalFrameIntoTheInterruptedCode) {
   sigaction(SIGUSR1, &previous, nullptr);
   ExpectSameStack(g_in_handler, 4);
   bool caller_found = false;
-  for (uintptr_t frame : g_in_handler.ours) caller_found |= frame == g_interrupted_caller;
+  for (size_t i = 0; i < g_in_handler.ours.size; ++i) {
+    caller_found |= g_in_handler.ours[i] == g_interrupted_caller;
+  }
   EXPECT_TRUE(caller_found) << "the walk did not come out of the handler into RaiseHere's caller";
 }
 
