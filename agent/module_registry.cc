@@ -1,13 +1,11 @@
 #include "module_registry.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-
 #include <time.h>
 
 #include <cstring>
-
-#include <dlfcn.h>
 
 #include "frame_unwinder.h"
 #include "page_arena.h"
@@ -147,30 +145,28 @@ int ModuleRegistry::OnObject(dl_phdr_info* object, size_t size, void* self) {
   return 0;
 }
 
-void ModuleRegistry::RecordSegments(const dl_phdr_info& info) {
-  const dl_phdr_info* object = &info;
-  ModuleRegistry* registry = this;
-  const char* path = object->dlpi_name;
-  if (path == nullptr || path[0] == '\0') path = registry->executable_path_;
+void ModuleRegistry::RecordSegments(const dl_phdr_info& object) {
+  const char* path = object.dlpi_name;
+  if (path == nullptr || path[0] == '\0') path = executable_path_;
   if (std::strncmp(path, "linux-vdso", 10) == 0) path = "[vdso]";
-  BuildId build_id = FindBuildId(object);
-  for (int i = 0; i < object->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = object->dlpi_phdr[i];
+  BuildId build_id = FindBuildId(&object);
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = object.dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
-    uint64_t start = object->dlpi_addr + ph.p_vaddr;
-    if (registry->Known(start, path)) continue;
-    uint32_t count = registry->count_.load(std::memory_order_relaxed);
-    const char* stored_path = registry->StorePath(path);
+    uint64_t start = object.dlpi_addr + ph.p_vaddr;
+    if (Known(start, path)) continue;
+    uint32_t count = count_.load(std::memory_order_relaxed);
+    const char* stored_path = StorePath(path);
     if (count == kMaxSegments || stored_path == nullptr) return;
-    Segment& segment = registry->segments_[count];
+    Segment& segment = segments_[count];
     segment.start = start;
     segment.limit = start + ph.p_memsz;
     segment.file_offset = ph.p_offset;
-    segment.load_bias = object->dlpi_addr;
+    segment.load_bias = object.dlpi_addr;
     segment.path = stored_path;
     segment.build_id_size = build_id.size <= sizeof(segment.build_id) ? build_id.size : 0;
     std::memcpy(segment.build_id, build_id.bytes, segment.build_id_size);
-    registry->count_.store(count + 1, std::memory_order_release);
+    count_.store(count + 1, std::memory_order_release);
   }
 }
 
