@@ -75,7 +75,9 @@ bool Collector::WriteHeader(const Options& options) {
                     ClockNs(CLOCK_REALTIME),
                     MonotonicNowNs(),
                     options.interval_ms,
-                    options.forked};
+                    options.forked,
+                    options.root_pid,
+                    options.process.start_ticks};
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   EncodeHeader(writer, header);
@@ -93,7 +95,7 @@ bool Collector::Start(const Options& options) {
   allocator_is_glibc_ = RealAllocatorIsGlibc();
   leak_scan_ = options.leak_scan;
   max_stacks_ = static_cast<uint32_t>(options.max_stacks);
-  if (!sink_.Open(options.output, options.later_image)) return false;
+  if (!sink_.Open(options.output, options.role, options.process)) return false;
   if (!WriteHeader(options)) return false;
   interval_ns_ = options.interval_ms * 1'000'000ULL;
   uint64_t now = MonotonicNowNs();

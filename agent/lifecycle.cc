@@ -9,12 +9,16 @@
 // the program's own exit handlers and static destructors) writes the final
 // snapshot. Agent state is never torn down: hooks keep running until the end.
 //
+// Exec (HEAPDRIFT_FOLLOW=exec, the default): the agent stays in LD_PRELOAD,
+// so whatever the program executes records too: the program behind a
+// wrapper (env, nice, timeout, sh -c, a start script) is what the user is
+// after. The first process marks the environment with its pid; each image
+// learns from the mark where it stands (PlaceInTree), which names its file
+// (Sink::Open). HEAPDRIFT_FOLLOW=none removes the agent from LD_PRELOAD.
+//
 // Fork: by default the child is silent (no collector, no sampling, never
-// writes the parent's recording). With HEAPDRIFT_FOLLOW_FORK=1 it starts a
+// writes the parent's recording). With HEAPDRIFT_FOLLOW=all it starts a
 // recording of its own, from the moment of the fork (see StartInForkedChild).
-// Exec: children inherit the agent only with HEAPDRIFT_FOLLOW_EXEC=1; then
-// every program image after the first writes its own recording, the output
-// path suffixed with ".<pid>" unless it already contains "%p".
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -36,6 +40,7 @@
 #include "sampler.h"
 #include "thread_state.h"
 #include "frame_unwinder.h"
+#include "process_identity.h"
 #include "stack_capture.h"
 
 namespace heapdrift::agent {
@@ -76,26 +81,26 @@ void StopPreloadingIntoChildren() {
   }
 }
 
-// Every process of a followed tree after the first writes OUTPUT.<pid> (or
-// its own expansion of "%p"), never over an existing file.
-void NameAsLaterImage(Options& options) {
-  options.later_image = true;
-  if (options.streams_to_socket() || std::strstr(options.output, "%p") != nullptr) return;
-  size_t length = std::strlen(options.output);
-  if (length + 3 < sizeof(options.output)) std::memcpy(options.output + length, ".%p", 4);
-}
-
-// With follow-exec, the first process of the tree records to the path as
-// given and marks the environment; every later program image (a child, or
-// this process after exec) finds the mark and gets its own file.
-void ApplyFollowExecNaming(Options& options) {
-  if (GetEnv("HEAPDRIFT_ROOT_PID") == nullptr) {
-    char pid_text[16];
-    snprintf(pid_text, sizeof(pid_text), "%d", getpid());
-    SetEnv("HEAPDRIFT_ROOT_PID", pid_text);
+// Where this image stands in the tree, from the mark the first process
+// leaves in the environment it passes on (when it passes the agent on).
+void PlaceInTree(Options& options) {
+  options.process = CurrentProcessIdentity();
+  const char* mark = GetEnv(kRootPidVariable);
+  char* end = nullptr;
+  unsigned long root = mark != nullptr ? strtoul(mark, &end, 10) : 0;
+  if (root == 0 || end == mark || *end != '\0' || root > UINT32_MAX) {
+    options.role = ImageRole::kFirst;
+    options.root_pid = options.process.pid;
+    if (options.follow != FollowMode::kNone) {
+      char pid_text[16];
+      snprintf(pid_text, sizeof(pid_text), "%u", options.process.pid);
+      SetEnv(kRootPidVariable, pid_text);
+    }
     return;
   }
-  NameAsLaterImage(options);
+  options.root_pid = static_cast<uint32_t>(root);
+  options.role = options.root_pid == options.process.pid ? ImageRole::kFirstProcessExecd
+                                                         : ImageRole::kOther;
 }
 
 void AtExit() {
@@ -149,7 +154,8 @@ void StartInForkedChild() {
     Options& options = g_agent.options;
     options.leak_scan = false;
     options.forked = true;
-    NameAsLaterImage(options);
+    options.role = ImageRole::kOther;
+    options.process = CurrentProcessIdentity();
     if (StartRecording(options)) g_agent.state.store(AgentState::kActive, std::memory_order_release);
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -162,7 +168,7 @@ void AtForkChild() {
   g_collector.LeaveParentsRecording();
   // A fork from a signal handler that interrupted the agent would leave this
   // thread halfway through a table the child is about to rebuild: stay off.
-  if (g_agent.options.follow_fork && was_active && tls_state.in_agent == 0) {
+  if (g_agent.options.follow == FollowMode::kAll && was_active && tls_state.in_agent == 0) {
     StartInForkedChild();
   }
 }
@@ -180,11 +186,8 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
-  if (options.follow_exec) {
-    ApplyFollowExecNaming(options);
-  } else {
-    StopPreloadingIntoChildren();
-  }
+  if (options.follow == FollowMode::kNone) StopPreloadingIntoChildren();
+  PlaceInTree(options);
   if (!allocator_found) {
     LogLine("no allocator found after heapdrift in the symbol search order; profiling disabled");
     g_agent.state.store(AgentState::kOff);

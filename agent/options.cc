@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "environment.h"
 #include "option_limits.h"
@@ -42,6 +43,26 @@ bool ParseFlag(const char* name, bool* value, char* error, unsigned long error_s
   return true;
 }
 
+bool ParseFollow(FollowMode* mode, char* error, unsigned long error_size) {
+  const char* text = GetEnv("HEAPDRIFT_FOLLOW");
+  if (text == nullptr || *text == '\0') return true;
+  for (size_t i = 0; i < std::size(kFollowModeNames); ++i) {
+    if (strcmp(text, kFollowModeNames[i]) == 0) {
+      *mode = static_cast<FollowMode>(i);
+      return true;
+    }
+  }
+  int used = snprintf(error, error_size, "invalid HEAPDRIFT_FOLLOW='%.64s' (expected", text);
+  for (const char* name : kFollowModeNames) {
+    if (used < 0 || static_cast<unsigned long>(used) >= error_size) break;
+    used += snprintf(error + used, error_size - used, " %s", name);
+  }
+  if (used >= 0 && static_cast<unsigned long>(used) + 1 < error_size) {
+    snprintf(error + used, error_size - used, ")");
+  }
+  return false;
+}
+
 }  // namespace
 
 bool Options::streams_to_socket() const { return strncmp(output, "unix:", 5) == 0; }
@@ -69,8 +90,7 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
       !ParseCount("HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error, error_size) ||
       !ParseCount("HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
                   error_size) ||
-      !ParseFlag("HEAPDRIFT_FOLLOW_EXEC", &options->follow_exec, error, error_size) ||
-      !ParseFlag("HEAPDRIFT_FOLLOW_FORK", &options->follow_fork, error, error_size) ||
+      !ParseFollow(&options->follow, error, error_size) ||
       !ParseFlag("HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size)) {
     return false;
   }

@@ -5,7 +5,17 @@
 
 #include <cstdint>
 
+#include "option_limits.h"
+#include "process_identity.h"
+
 namespace heapdrift::agent {
+
+// Decides the name a program image records to (see Sink::Open).
+enum class ImageRole {
+  kFirst,                // the tree's first process, as started
+  kFirstProcessExecd,    // a later program image of the first process
+  kOther,                // a process started from the tree (exec'd or forked child)
+};
 
 struct Options {
   // HEAPDRIFT_OUTPUT: a file path, or "unix:/path.sock" to stream to a
@@ -18,11 +28,14 @@ struct Options {
   uint64_t max_live = 0;                       // HEAPDRIFT_MAX_LIVE (0 = by mode)
   uint64_t max_threads = 1024;                 // HEAPDRIFT_MAX_THREADS
   uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)
-  bool follow_exec = false;                    // HEAPDRIFT_FOLLOW_EXEC
-  bool follow_fork = false;                    // HEAPDRIFT_FOLLOW_FORK
+  FollowMode follow = kDefaultFollowMode;      // HEAPDRIFT_FOLLOW
   bool leak_scan = false;                      // HEAPDRIFT_LEAK_SCAN (exact mode only)
-  bool later_image = false;  // followed: not the first process of the tree
-  bool forked = false;       // recording from fork() on, in the child
+
+  // Not settings: where this program image stands in the recorded tree.
+  ImageRole role = ImageRole::kFirst;
+  uint32_t root_pid = 0;      // the tree's first process
+  ProcessIdentity process;    // this process, across exec
+  bool forked = false;        // recording from fork() on, in the child
 
   bool streams_to_socket() const;
   const char* socket_path() const;  // after "unix:"

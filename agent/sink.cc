@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "raw_log.h"
+#include "recording_probe.h"
 
 namespace heapdrift::agent {
 
@@ -32,23 +33,47 @@ bool ExpandPid(const char* pattern, int pid, char* out, size_t out_size) {
   return true;
 }
 
-bool Sink::Open(const char* output, bool keep_existing) {
+bool Sink::Open(const char* output, ImageRole role, const ProcessIdentity& process) {
   if (strncmp(output, "unix:", 5) == 0) return OpenSocket(output + 5);
-  char path[sizeof(description_)];
-  if (!ExpandPid(output, getpid(), path, sizeof(path))) {
+  return OpenFile(output, role, process);
+}
+
+bool Sink::Claim(const char* path, const ProcessIdentity& process) {
+  fd_ = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ >= 0 || errno != EEXIST) return fd_ >= 0;
+  int existing = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (existing >= 0 && IsUnfinishedRecordingOf(existing, process) && ftruncate(existing, 0) == 0) {
+    fd_ = existing;
+    return true;
+  }
+  if (existing >= 0) close(existing);
+  errno = EEXIST;
+  return false;
+}
+
+bool Sink::OpenFile(const char* output, ImageRole role, const ProcessIdentity& process) {
+  char first[sizeof(description_) - 16], other[sizeof(description_) - 16];
+  char other_pattern[sizeof(first)];
+  bool has_pid = strstr(output, "%p") != nullptr;
+  if (!ExpandPid(output, static_cast<int>(process.pid), first, sizeof(first)) ||
+      snprintf(other_pattern, sizeof(other_pattern), "%s%s", output, has_pid ? "" : ".%p") >=
+          static_cast<int>(sizeof(other_pattern)) ||
+      !ExpandPid(other_pattern, static_cast<int>(process.pid), other, sizeof(other))) {
     LogLine("output path too long; profiling disabled");
     return false;
   }
-  return OpenFile(path, keep_existing);
-}
-
-bool Sink::OpenFile(const char* path, bool keep_existing) {
-  snprintf(description_, sizeof(description_), "%s", path);
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_existing ? O_EXCL : O_TRUNC);
-  fd_ = open(path, flags, 0644);
-  for (int suffix = 1; fd_ < 0 && errno == EEXIST && suffix < 100; ++suffix) {
-    snprintf(description_, sizeof(description_), "%s.%d", path, suffix);
-    fd_ = open(description_, flags, 0644);
+  snprintf(description_, sizeof(description_), "%s", role == ImageRole::kOther ? other : first);
+  if (role == ImageRole::kFirst) {
+    fd_ = open(first, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  } else if (role == ImageRole::kFirstProcessExecd && Claim(first, process)) {
+    // The wrapper's file, now this image's.
+  } else {
+    snprintf(description_, sizeof(description_), "%s", other);
+    bool claimed = Claim(other, process);
+    for (int suffix = 1; !claimed && errno == EEXIST && suffix < 100; ++suffix) {
+      snprintf(description_, sizeof(description_), "%s.%d", other, suffix);
+      claimed = Claim(description_, process);
+    }
   }
   if (fd_ < 0) {
     LogLine("cannot write %s: %s; profiling disabled", description_, strerror(errno));

@@ -7,16 +7,22 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "options.h"
+
 namespace heapdrift::agent {
 
 class Sink {
  public:
   // Opens `output` (a path, or "unix:/path.sock"), expanding "%p" to the pid.
-  // Returns false, having logged why, when it cannot. With `keep_existing`
-  // (a later program image of a followed process tree, which may have the
-  // pid of the image it replaced) an existing file is never overwritten:
-  // the name gets ".1", ".2", ... instead.
-  bool Open(const char* output, bool keep_existing = false);
+  // Returns false, having logged why, when it cannot. The file's name follows
+  // `role` (a receiver names streams the same way):
+  //  - the first process of the tree writes OUTPUT, replacing what is there;
+  //  - every other process writes OUTPUT.<pid> (or OUTPUT's own "%p"
+  //    expansion), never over an existing file: ".1", ".2", ... instead;
+  //  - a later program image of a process takes over the file its previous
+  //    image began if that one exec'd before its first snapshot (a wrapper:
+  //    env, nice, a start script), else writes as any other process.
+  bool Open(const char* output, ImageRole role, const ProcessIdentity& process);
 
   // Writes all bytes or fails; a socket write waits at most `timeout_ms` for
   // a stalled receiver before giving up.
@@ -35,7 +41,10 @@ class Sink {
   const char* description() const { return description_; }
 
  private:
-  bool OpenFile(const char* path, bool keep_existing);
+  // Claims `path`: a new file, or one an earlier image of `process` left
+  // without a snapshot. False (errno set) otherwise.
+  bool Claim(const char* path, const ProcessIdentity& process);
+  bool OpenFile(const char* output, ImageRole role, const ProcessIdentity& process);
   bool OpenSocket(const char* path);
   void Fail(const char* what, int error);
 

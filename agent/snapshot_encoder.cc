@@ -10,9 +10,13 @@ uint64_t RoundUnsigned(double value) { return value <= 0 ? 0 : static_cast<uint6
 
 void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header) {
   size_t record = writer.BeginRecord();
-  writer.String(1, kRecordingMagic);
+  // Identity first: a later image of the process reads it back from the
+  // first few hundred bytes (recording_probe.cc). Field order is free on the wire.
+  writer.String(kHeaderMagic, kRecordingMagic);
   writer.Varint(2, kFormatVersion);
-  writer.Varint(3, header.pid);
+  writer.Varint(kHeaderPid, header.pid);
+  writer.Varint(16, header.root_pid);
+  writer.Varint(kHeaderProcessStartTicks, header.process_start_ticks);
   writer.Varint(4, header.parent_pid);
   writer.String(5, header.executable);
   for (uint32_t at = 0; at < header.command_line_size;) {

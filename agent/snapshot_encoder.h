@@ -28,6 +28,15 @@ struct HeaderInfo {
   uint64_t start_clock_ns;
   uint64_t snapshot_interval_ms;
   bool forked;
+  uint32_t root_pid;
+  uint64_t process_start_ticks;
+};
+
+// Header fields read back by the agent itself (recording_probe.h).
+enum HeaderField : uint32_t {
+  kHeaderMagic = 1,
+  kHeaderPid = 3,
+  kHeaderProcessStartTicks = 17,
 };
 
 struct StatsInfo {

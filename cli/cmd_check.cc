@@ -247,15 +247,16 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     env.emplace_back("HEAPDRIFT_OUTPUT", recordings.path() + "/%p.rec");
     env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
     env.emplace_back("HEAPDRIFT_LEAK_SCAN", settings->sample_bytes == 1 ? "1" : "0");
-    env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
-    if (settings->follow_fork) env.emplace_back("HEAPDRIFT_FOLLOW_FORK", "1");
+    env.emplace_back("HEAPDRIFT_FOLLOW", FollowModeName(settings->follow_fork
+                                                            ? agent::FollowMode::kAll
+                                                            : agent::FollowMode::kExec));
     if (settings->interval_ms != 0) {
       env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
     }
     // Perl frees nothing at exit unless asked to: ask, so that the perl
     // scripts a build or test runner calls do not drown the report.
     if (std::getenv("PERL_DESTRUCT_LEVEL") == nullptr) env.emplace_back("PERL_DESTRUCT_LEVEL", "2");
-    unsetenv("HEAPDRIFT_ROOT_PID");  // this tree is a new one, even under another check
+    unsetenv(agent::kRootPidVariable);  // this tree is a new one, even under another check
     ChildResult result = RunChild(settings->command, env, ChildLimits{settings->timeout});
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());

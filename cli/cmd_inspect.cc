@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "format.h"
 #include "recording.h"
+#include "recording_tree.h"
 
 namespace heapdrift::cli {
 namespace {
@@ -132,6 +133,14 @@ void AddInspectCommand(CLI::App& app, int* exit_code) {
     Recording recording;
     if (!LoadRecordingForCommand(*path, &recording, exit_code)) return;
     PrintRecording(recording, *path, *top);
+    std::vector<TreeMember> later = FindLaterRecordings(*path, recording.header);
+    if (!later.empty()) {
+      fmt::print("\nprocesses started from it, each recorded beside it "
+                 "(heapdrift report {} covers them all):\n", *path);
+      for (const TreeMember& member : later) {
+        fmt::print("  {}  {}\n", member.path, DescribeProcess(member.header));
+      }
+    }
     *exit_code = kExitOk;
   });
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -98,7 +99,16 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
     for (const std::string& path : receiver.outputs()) {
       std::fprintf(stderr, "heapdrift: wrote %s\n", path.c_str());
     }
-    *exit_code = ok ? kExitOk : 1;
+    const std::vector<std::string>& outputs = receiver.outputs();
+    if (outputs.size() > 1 &&
+        std::find(outputs.begin(), outputs.end(), settings->output) != outputs.end()) {
+      std::fprintf(stderr, "heapdrift: heapdrift report %s covers every process recorded\n",
+                   settings->output.c_str());
+    }
+    if (ok && outputs.empty()) {
+      std::fprintf(stderr, "heapdrift: no agent sent a snapshot; nothing was written\n");
+    }
+    *exit_code = ok && !outputs.empty() ? kExitOk : 1;
   });
 }
 

@@ -1,6 +1,7 @@
 // heapdrift report: the call sites whose live memory keeps growing, ranked.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +12,7 @@
 #include "format.h"
 #include "growth_report.h"
 #include "recording.h"
+#include "recording_tree.h"
 #include "site_series.h"
 
 namespace heapdrift::cli {
@@ -25,10 +27,20 @@ struct Settings {
   double from = -1e300, to = 1e300;
 };
 
-void PrintText(const Recording& recording, const GrowthReport& report, const Settings& settings) {
+// One recorded process: what it is, and what its live memory did.
+struct ProcessReport {
+  std::string path;
+  Recording recording;
+  GrowthReport report;
+  bool readable = false;
+};
+
+void PrintText(const ProcessReport& process, const Settings& settings) {
+  const Recording& recording = process.recording;
+  const GrowthReport& report = process.report;
   std::string command;
   for (const std::string& argument : recording.header.command_line()) command += argument + " ";
-  fmt::print("heapdrift report: {}\n", settings.path);
+  fmt::print("heapdrift report: {}\n", process.path);
   fmt::print("process {}: {}\n", recording.header.pid(), command);
   if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("{}\n", fork);
   fmt::print("{} snapshots over {:.1f} s\n", report.snapshots, report.seconds);
@@ -70,14 +82,34 @@ nlohmann::json FrameJson(const symbolizer::Frame& frame) {
           {"line", frame.line}};
 }
 
-void PrintJson(const GrowthReport& report, const Settings& settings) {
+double FastestGrowth(const ProcessReport& process) {
+  return process.report.growing.empty() ? 0 : process.report.growing.front().growth_bytes_per_sec;
+}
+
+void PrintJson(const std::vector<ProcessReport>& processes, const Settings& settings) {
+  struct Ranked {
+    const ProcessReport* process;
+    const SiteReport* site;
+  };
+  std::vector<Ranked> ranked;
+  for (const ProcessReport& process : processes) {
+    for (const SiteReport& site : process.report.growing) ranked.push_back({&process, &site});
+  }
+  // The order each process's report ranks by (growth x confidence), across processes.
+  auto score = [](const Ranked& r) {
+    return r.site->growth_bytes_per_sec * r.site->classification.confidence;
+  };
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&score](const Ranked& a, const Ranked& b) { return score(a) > score(b); });
   nlohmann::json suspects = nlohmann::json::array();
-  for (size_t i = 0; i < report.growing.size() && i < settings.top; ++i) {
-    const SiteReport& site = report.growing[i];
+  for (size_t i = 0; i < ranked.size() && i < settings.top; ++i) {
+    const SiteReport& site = *ranked[i].site;
     nlohmann::json stack = nlohmann::json::array();
     for (const symbolizer::Frame& frame : site.stack) stack.push_back(FrameJson(frame));
     nlohmann::json entry = FrameJson(site.site);
     entry["rank"] = i + 1;
+    entry["pid"] = ranked[i].process->recording.header.pid();
+    entry["recording"] = ranked[i].process->path;
     entry["live_bytes"] = static_cast<int64_t>(site.live_bytes);
     entry["growth_bytes_per_sec"] = site.growth_bytes_per_sec;
     entry["confidence"] = site.classification.confidence;
@@ -85,6 +117,60 @@ void PrintJson(const GrowthReport& report, const Settings& settings) {
     suspects.push_back(std::move(entry));
   }
   std::puts(nlohmann::json{{"suspects", suspects}}.dump(2).c_str());
+}
+
+// A tree of recordings (a wrapper and the program behind it, a shell and what
+// it ran): one line per process, then the full report of each process whose
+// live memory grows, fastest first (or, if none grows, of the process
+// holding the most live memory: the program, not its wrapper).
+void PrintTree(const std::vector<ProcessReport>& processes, const Settings& settings) {
+  constexpr size_t kMaxSections = 3;
+  fmt::print("heapdrift report: {} and {} recording(s) of the processes started from it\n",
+             settings.path, processes.size() - 1);
+  std::vector<const ProcessReport*> sections;
+  size_t path_width = 0;
+  for (const ProcessReport& process : processes) {
+    path_width = std::max(path_width, process.path.size());
+  }
+  for (const ProcessReport& process : processes) {
+    std::string state;
+    if (!process.readable) {
+      state = "unreadable";
+    } else if (process.recording.snapshots.empty()) {
+      state = "no snapshot (it exec'd or was killed at once)";
+    } else if (process.report.growing.empty()) {
+      state = fmt::format("nothing grows; {} live", HumanBytes(process.report.memory.live_last));
+    } else {
+      state = fmt::format("{} growing call site(s), fastest {}/s",
+                          process.report.growing.size(), HumanBytes(FastestGrowth(process)));
+      sections.push_back(&process);
+    }
+    fmt::print("  {:<{}}  {}: {}\n", process.path, path_width,
+               DescribeProcess(process.recording.header), state);
+  }
+  std::stable_sort(sections.begin(), sections.end(), [](const auto* a, const auto* b) {
+    return FastestGrowth(*a) > FastestGrowth(*b);
+  });
+  if (sections.empty()) {
+    const ProcessReport* largest = nullptr;
+    for (const ProcessReport& process : processes) {
+      if (process.readable && !process.recording.snapshots.empty() &&
+          (largest == nullptr ||
+           process.report.memory.live_last > largest->report.memory.live_last)) {
+        largest = &process;
+      }
+    }
+    if (largest != nullptr) sections.push_back(largest);
+  }
+  for (size_t i = 0; i < sections.size() && i < kMaxSections; ++i) {
+    fmt::print("\n");
+    PrintText(*sections[i], settings);
+  }
+  if (sections.size() > kMaxSections) {
+    fmt::print("\n{} more processes have growing call sites: heapdrift report on their "
+               "recordings, listed above\n",
+               sections.size() - kMaxSections);
+  }
 }
 
 }  // namespace
@@ -133,12 +219,27 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    GrowthReport report = BuildGrowthReport(recording, options);
-    PrintWarnings(report.warnings);
+    std::vector<ProcessReport> processes(1);
+    processes[0].path = settings->path;
+    processes[0].recording = std::move(recording);
+    processes[0].readable = true;
+    for (TreeMember& member : FindLaterRecordings(settings->path, processes[0].recording.header)) {
+      ProcessReport& process = processes.emplace_back();
+      process.path = std::move(member.path);
+      process.recording.header = std::move(member.header);
+      process.readable = ReadRecording(process.path, &process.recording).status == ReadStatus::kOk;
+    }
+    for (ProcessReport& process : processes) {
+      if (!process.readable) continue;
+      process.report = BuildGrowthReport(process.recording, options);
+      PrintWarnings(process.report.warnings);
+    }
     if (settings->json) {
-      PrintJson(report, *settings);
+      PrintJson(processes, *settings);
+    } else if (processes.size() == 1) {
+      PrintText(processes[0], *settings);
     } else {
-      PrintText(recording, report, *settings);
+      PrintTree(processes, *settings);
     }
     *exit_code = kExitOk;
   });

@@ -11,6 +11,7 @@
 #include "command_support.h"
 #include "commands.h"
 #include "recording.h"
+#include "recording_tree.h"
 
 namespace heapdrift::cli {
 
@@ -19,7 +20,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     std::string output;
     uint64_t sample_bytes = 0;
     uint64_t interval_ms = 0;
-    bool follow_exec = false;
+    std::string follow = FollowModeName(agent::kDefaultFollowMode);
     bool follow_fork = false;
     std::vector<std::string> command;
   };
@@ -30,16 +31,14 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "  heapdrift run -o server.rec -- ./server --port 8080\n"
       "  heapdrift run --sample-bytes 1 -o exact.rec -- ./unit_tests\n"
       "  heapdrift run --follow-fork -o nginx.rec -- nginx -g 'daemon off;'\n"
+      "  heapdrift run -o server.rec -- timeout 600 ./server   (server.rec.<pid>: the server)\n"
       "The exit code is the program's own (128+N if signal N ended it).");
   run->add_option("-o,--output", settings->output, "Recording to write")->required();
   AddSamplingOptions(run, &settings->sample_bytes,
                      "Mean bytes between samples (1 = record every allocation; default 65536)",
                      &settings->interval_ms);
-  run->add_flag("--follow-exec", settings->follow_exec,
-                "Also record programs it executes (each to OUTPUT.<pid>)");
-  run->add_flag("--follow-fork", settings->follow_fork,
-                "Also record children it forks without exec, e.g. pre-forked server workers "
-                "(each to OUTPUT.<pid>, from the fork on)");
+  AddFollowOption(run, &settings->follow);
+  run->add_flag("--follow-fork", settings->follow_fork, "Same as --follow all");
   run->add_option("command", settings->command, "Program and its arguments (after --)")
       ->required();
   run->callback([settings, exit_code] {
@@ -68,8 +67,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     if (settings->interval_ms != 0) {
       env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
     }
-    if (settings->follow_exec) env.emplace_back("HEAPDRIFT_FOLLOW_EXEC", "1");
-    if (settings->follow_fork) env.emplace_back("HEAPDRIFT_FOLLOW_FORK", "1");
+    env.emplace_back("HEAPDRIFT_FOLLOW", settings->follow_fork
+                                             ? FollowModeName(agent::FollowMode::kAll)
+                                             : settings->follow);
+    unsetenv(agent::kRootPidVariable);  // a new tree, even inside a recorded one
     ChildResult result = RunChild(settings->command, env);
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());
@@ -79,6 +80,19 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     *exit_code = result.exit_code;
     // The agent said why on stderr, if it could; the exit code must say it too.
     std::error_code size_error;
+    Recording recording;
+    if (ReadRecording(output, &recording).status == ReadStatus::kOk) {
+      std::vector<TreeMember> later = FindLaterRecordings(output, recording.header);
+      if (!later.empty()) {
+        std::fprintf(stderr, "heapdrift: %zu processes started from it recorded beside %s "
+                     "(heapdrift report %s covers them all):\n",
+                     later.size(), output.c_str(), output.c_str());
+        for (const TreeMember& member : later) {
+          std::fprintf(stderr, "heapdrift:   %s  %s\n", member.path.c_str(),
+                       DescribeProcess(member.header).c_str());
+        }
+      }
+    }
     if (std::filesystem::file_size(output, size_error) == 0 || size_error) {
       std::fprintf(stderr,
                    "heapdrift: no recording was written to %s (a statically linked or "

@@ -83,6 +83,20 @@ void AddSamplingOptions(CLI::App* command, uint64_t* sample_bytes, const std::st
                  agent::kMinIntervalMs, agent::kMaxIntervalMs);
 }
 
+std::string FollowModeName(agent::FollowMode mode) {
+  return agent::kFollowModeNames[static_cast<size_t>(mode)];
+}
+
+void AddFollowOption(CLI::App* command, std::string* mode) {
+  command
+      ->add_option("--follow", *mode,
+                   "Which processes it starts record too: exec (default: programs it executes, "
+                   "each to OUTPUT.<pid>), all (also children forked without exec, from the "
+                   "fork on), none")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(agent::kFollowModeNames),
+                                                     std::end(agent::kFollowModeNames))));
+}
+
 bool CanWriteOutput(const std::string& path, bool regular_file_only, std::string* error) {
   struct stat status {};
   if (stat(path.c_str(), &status) == 0) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/option_limits.h"
 #include "recording.h"
 
 namespace heapdrift::cli {
@@ -27,6 +28,10 @@ void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
 // --sample-bytes (described by `sample_help`) and --interval-ms.
 void AddSamplingOptions(CLI::App* command, uint64_t* sample_bytes, const std::string& sample_help,
                         uint64_t* interval_ms);
+
+// HEAPDRIFT_FOLLOW's value for `mode`, and --follow MODE taking those values.
+std::string FollowModeName(agent::FollowMode mode);
+void AddFollowOption(CLI::App* command, std::string* mode);
 
 // Whether `path` can be written as an output: an existing file we may write
 // (a regular one when `regular_file_only`), or a new name in a directory we

@@ -152,7 +152,7 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
     if (next == Next::kEnd) break;
     if (next == Next::kTruncated) {
       recording->truncated = true;
-      result.warnings.push_back("recording is truncated after snapshot " +
+      result.warnings.push_back(path + " is truncated after snapshot " +
                                 std::to_string(recording->snapshots.size()) +
                                 " (the process was killed or the disk filled); "
                                 "using what was recorded up to there");
@@ -167,7 +167,7 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
         return result;
       }
       recording->truncated = true;
-      result.warnings.push_back("recording is corrupt after snapshot " +
+      result.warnings.push_back(path + " is corrupt after snapshot " +
                                 std::to_string(recording->snapshots.size()) +
                                 "; using what was recorded up to there");
       break;
@@ -175,7 +175,7 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
   }
   if (!recording->truncated &&
       (recording->snapshots.empty() || !recording->snapshots.back().final())) {
-    result.warnings.push_back("recording ends without a final snapshot (the process was "
+    result.warnings.push_back(path + " ends without a final snapshot (the process was "
                               "killed, left with _exit, or is still running)");
   }
   return result;

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,12 @@ uint64_t NowMs() {
   return static_cast<uint64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
+// How long a process whose stream ended early may take to connect again with
+// its next program image (loading a program takes milliseconds).
+constexpr uint64_t kNextImageWaitMs = 5000;
+
+int OpenPidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
 bool WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t written = write(fd, data, size);
@@ -36,17 +43,29 @@ bool WriteAll(int fd, const char* data, size_t size) {
 
 struct StreamReceiver::Connection {
   int socket = -1;
-  int file = -1;
+  pid_t peer = 0;  // from the kernel (SO_PEERCRED), not from what the peer says
+  int file = -1;   // opened at the first snapshot
   std::string path;
+  std::string header;   // the header record, written when the file is opened
   std::string pending;  // bytes of a record not yet complete
   Recording recording;  // parsed as it arrives (for --live)
   bool header_seen = false;
+  bool first_process = false;  // of the recorded tree: gets the output path itself
+  bool final_seen = false;     // the agent's exit snapshot came
   bool broken = false;  // sent something that is not a recording: ignored from then on
+};
+
+// An agent's process whose stream ended before its exit snapshot: it may have
+// exec'd, and its next program image is about to connect.
+struct StreamReceiver::Departed {
+  int pidfd = -1;  // readable once the process has exited
+  uint64_t deadline_ms = 0;
 };
 
 StreamReceiver::StreamReceiver() = default;
 
 StreamReceiver::~StreamReceiver() {
+  for (const Departed& departed : departed_) close(departed.pidfd);
   for (auto& connection : connections_) {
     if (connection->socket >= 0) close(connection->socket);
     if (connection->file >= 0) close(connection->file);
@@ -118,7 +137,36 @@ bool StreamReceiver::Accept(std::string* error) {
   }
   auto connection = std::make_unique<Connection>();
   connection->socket = socket;
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0) connection->peer = peer.pid;
   connections_.push_back(std::move(connection));
+  return true;
+}
+
+// The file is named when the first snapshot comes, as the agent names files
+// (agent/sink.h): the tree's first process gets the output path, unless an
+// earlier image of it already wrote a snapshot there; every other process
+// PATH.<pid>, then PATH.<pid>.1, ... An agent that sends no snapshot (a
+// wrapper that exec'd at once) leaves no file.
+bool StreamReceiver::OpenOutput(Connection& connection, std::string* error) {
+  auto taken = [this](const std::string& path) {
+    return std::find(outputs_.begin(), outputs_.end(), path) != outputs_.end();
+  };
+  std::string path = output_path_;
+  if (!connection.first_process || taken(path)) {
+    std::string base = output_path_ + "." + std::to_string(connection.recording.header.pid());
+    path = base;
+    for (int suffix = 1; taken(path); ++suffix) path = base + "." + std::to_string(suffix);
+  }
+  connection.path = path;
+  connection.file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (connection.file < 0 || !WriteAll(connection.file, connection.header.data(),
+                                       connection.header.size())) {
+    *error = "cannot write " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  outputs_.push_back(path);
   return true;
 }
 
@@ -140,24 +188,24 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
         break;
       }
       connection.header_seen = true;
+      // Recordings from before root_pid existed: the first agent is the first process.
+      const proto::Header& header = connection.recording.header;
+      connection.first_process =
+          header.root_pid() != 0 ? header.pid() == header.root_pid() : !an_agent_came_;
       an_agent_came_ = true;
-      connection.path = outputs_.empty() ? output_path_
-                                         : output_path_ + "." +
-                                               std::to_string(connection.recording.header.pid());
-      connection.file = open(connection.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (connection.file < 0) {
-        *error = "cannot write " + connection.path + ": " + std::strerror(errno);
-        return false;
-      }
-      outputs_.push_back(connection.path);
+      connection.header.assign(start, static_cast<size_t>(prefix) + length);
+      offset += connection.header.size();
+      continue;
     } else if (prefix < 0) {
       connection.broken = true;
       break;
     } else {
       proto::Snapshot snapshot;
       if (snapshot.ParseFromArray(payload, static_cast<int>(length))) {
+        connection.final_seen = connection.final_seen || snapshot.final();
         AppendSnapshot(&connection.recording, std::move(snapshot));
       }
+      if (connection.file < 0 && !OpenOutput(connection, error)) return false;
     }
     size_t record = static_cast<size_t>(prefix) + length;
     if (!WriteAll(connection.file, start, record)) {
@@ -170,6 +218,17 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
   return true;
 }
 
+uint64_t StreamReceiver::ResidentBytes(const Connection& connection) {
+  return connection.recording.snapshots.empty()
+             ? 0
+             : connection.recording.snapshots.back().memory().rss_bytes();
+}
+
+void StreamReceiver::AwaitNextImage(pid_t pid) {
+  int pidfd = pid > 0 ? OpenPidfd(pid) : -1;  // fails if it is gone already
+  if (pidfd >= 0) departed_.push_back({pidfd, NowMs() + kNextImageWaitMs});
+}
+
 bool StreamReceiver::Run(const std::function<bool()>& should_stop,
                          const std::function<void(const Recording&)>& on_progress,
                          int progress_ms, std::string* error) {
@@ -178,6 +237,12 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
     std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
     for (auto& connection : connections_) fds.push_back({connection->socket, POLLIN, 0});
     int ready = poll(fds.data(), fds.size(), 200);
+    std::erase_if(departed_, [now = NowMs()](const Departed& departed) {
+      pollfd exited{departed.pidfd, POLLIN, 0};
+      if (now < departed.deadline_ms && poll(&exited, 1, 0) == 0) return false;
+      close(departed.pidfd);
+      return true;
+    });
     if (ready < 0 && errno != EINTR) {
       *error = std::string("poll: ") + std::strerror(errno);
       return false;
@@ -194,6 +259,9 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
       bool gone = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
       if (gone || connection.broken) {
         if (!connection.header_seen || connection.broken) ++dropped_peers_;
+        if (connection.header_seen && !connection.broken && !connection.final_seen) {
+          AwaitNextImage(connection.peer);
+        }
         close(connection.socket);
         connection.socket = -1;
       }
@@ -206,13 +274,19 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
     if (ready > 0 && (fds[0].revents & POLLIN) != 0 && !Accept(error)) return false;
     if (on_progress && NowMs() >= next_progress) {
       next_progress = NowMs() + static_cast<uint64_t>(progress_ms);
-      if (!connections_.empty() && connections_.front()->header_seen) {
-        on_progress(connections_.front()->recording);
+      // The process that holds the most memory: the program, not its wrapper.
+      const Connection* shown = nullptr;
+      for (const auto& connection : connections_) {
+        if (connection->recording.snapshots.empty()) continue;
+        if (shown == nullptr || ResidentBytes(*connection) > ResidentBytes(*shown)) {
+          shown = connection.get();
+        }
       }
+      if (shown != nullptr) on_progress(shown->recording);
     }
     bool agents_left = std::any_of(connections_.begin(), connections_.end(),
                                    [](const auto& connection) { return connection->header_seen; });
-    if (an_agent_came_ && !agents_left) break;
+    if (an_agent_came_ && !agents_left && departed_.empty()) break;
   }
   return true;
 }

@@ -1,9 +1,9 @@
 // The receiving end of `HEAPDRIFT_OUTPUT=unix:/path.sock`: a listening Unix
 // socket (owner-only) that accepts agents and writes each one's stream to a
 // recording file, whole records only, so a recording stopped at any moment
-// (Ctrl-C, the agent killed) is complete up to its last record. The first
-// agent writes to the given path; agents that connect later (followed
-// children) write to PATH.<pid>.
+// (Ctrl-C, the agent killed) is complete up to its last record. Files are
+// named as the agent names them (see OpenOutput): the first process of the
+// recorded tree writes to the given path, every other process to PATH.<pid>.
 //
 // A peer is an agent once its first record is a recording header; a peer
 // that closes before that, or sends anything else, is dropped and counted,
@@ -34,7 +34,10 @@ class StreamReceiver {
   StreamReceiver& operator=(const StreamReceiver&) = delete;
 
   // Serves connections until every agent that connected has gone (after at
-  // least one), `should_stop` returns true, or a file cannot be written.
+  // least one), `should_stop` returns true, or a file cannot be written. An
+  // agent whose stream ends before its exit snapshot while its process runs
+  // on may have exec'd: the session waits for that process (at most a few
+  // seconds) so that its next program image can connect.
   // `on_progress` runs about every `progress_ms` with the first agent's
   // recording so far.
   bool Run(const std::function<bool()>& should_stop,
@@ -48,7 +51,11 @@ class StreamReceiver {
 
  private:
   struct Connection;
+  struct Departed;
   bool Accept(std::string* error);
+  bool OpenOutput(Connection& connection, std::string* error);
+  void AwaitNextImage(pid_t pid);
+  static uint64_t ResidentBytes(const Connection& connection);
   bool Consume(Connection& connection, std::string* error);
 
   int listener_ = -1;
@@ -57,6 +64,7 @@ class StreamReceiver {
   std::string socket_path_;
   std::string output_path_;
   std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<Departed> departed_;
   std::vector<std::string> outputs_;
   bool an_agent_came_ = false;
   size_t dropped_peers_ = 0;
