@@ -84,13 +84,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     if (ReadRecording(output, &recording).status == ReadStatus::kOk) {
       std::vector<TreeMember> later = FindLaterRecordings(output, recording.header);
       if (!later.empty()) {
-        std::fprintf(stderr, "heapdrift: %zu processes started from it recorded beside %s "
-                     "(heapdrift report %s covers them all):\n",
-                     later.size(), output.c_str(), output.c_str());
-        for (const TreeMember& member : later) {
-          std::fprintf(stderr, "heapdrift:   %s  %s\n", member.path.c_str(),
-                       DescribeProcess(member.header).c_str());
-        }
+        std::fprintf(stderr,
+                     "heapdrift: recorded %zu processes, to %s and, beside it, %s.<pid>; "
+                     "heapdrift report %s covers them all\n",
+                     later.size() + 1, output.c_str(), output.c_str(), output.c_str());
       }
     }
     if (std::filesystem::file_size(output, size_error) == 0 || size_error) {

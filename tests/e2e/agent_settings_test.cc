@@ -34,7 +34,7 @@ TEST(AgentSettings, BadSettingsWarnOnceAndTheHostRunsOn) {
        std::vector<std::pair<std::string, std::string>>{{"HEAPDRIFT_SAMPLE_BYTES", "lots"},
                                                         {"HEAPDRIFT_SAMPLE_BYTES", "0"},
                                                         {"HEAPDRIFT_INTERVAL_MS", "-5"},
-                                                        {"HEAPDRIFT_FOLLOW_EXEC", "maybe"}}) {
+                                                        {"HEAPDRIFT_FOLLOW", "maybe"}}) {
     TempDir dir;
     ProcessResult traced = RunUnderAgent({Host("entry_points")}, dir.File("x.rec"),
                                          {{name, value}});
@@ -133,15 +133,17 @@ TEST(AgentSettings, NoSocketListeningWarnsOnce) {
 
 // bash defines getenv, setenv and unsetenv itself (over its variables) and
 // hands its children the environment main() received: the agent edits libc's
-// environment, or bash's children would keep the agent and overwrite the
-// shell's own recording.
+// environment, or bash's children would keep the agent against
+// HEAPDRIFT_FOLLOW=none, and miss the tree's mark (overwriting the shell's
+// own recording) by default.
 class ShellChildren : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(ShellChildren, RunWithoutTheAgentUnlessFollowExecIsSet) {
+TEST_P(ShellChildren, RecordTheirOwnFilesUnlessFollowIsNone) {
   const std::string shell = GetParam();
   TempDir dir;
   std::string command = Host("exec_child") + " hello; true";
-  ProcessResult alone = RunUnderAgent({shell, "-c", command}, dir.File("sh.rec"));
+  ProcessResult alone = RunUnderAgent({shell, "-c", command}, dir.File("sh.rec"),
+                                      {{"HEAPDRIFT_FOLLOW", "none"}});
   EXPECT_EQ(alone.out, "child hello: agent absent\n");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
   cli::Recording shell_recording;
@@ -150,8 +152,7 @@ TEST_P(ShellChildren, RunWithoutTheAgentUnlessFollowExecIsSet) {
   EXPECT_EQ(shell_recording.header.command_line(0), shell);
 
   TempDir followed_dir;
-  ProcessResult followed = RunUnderAgent({shell, "-c", command}, followed_dir.File("sh.rec"),
-                                         {{"HEAPDRIFT_FOLLOW_EXEC", "1"}});
+  ProcessResult followed = RunUnderAgent({shell, "-c", command}, followed_dir.File("sh.rec"));
   EXPECT_EQ(followed.out, "child hello: agent preloaded\n");
   // The shell records to sh.rec (it may leave with _exit, before any
   // snapshot: the header is still there); the program it ran, to sh.rec.<pid>.
@@ -186,7 +187,7 @@ TEST(AgentSettings, AProgramThatClosesTheAgentsDescriptorKeepsItsOwnFile) {
     TempDir dir;
     ProcessResult traced =
         RunUnderAgent({Host("closes_fds"), dir.File("program.log")}, dir.File("host.rec"),
-                      {{"HEAPDRIFT_INTERVAL_MS", interval}, {"HEAPDRIFT_FOLLOW_FORK", "1"}});
+                      {{"HEAPDRIFT_INTERVAL_MS", interval}, {"HEAPDRIFT_FOLLOW", "all"}});
     EXPECT_EQ(traced.exit_code, 0) << traced.err;
     EXPECT_EQ(traced.out, "log fd 3\n");
     EXPECT_EQ(ReadFile(dir.File("program.log")), "parent started\nworker started\nparent done\n");

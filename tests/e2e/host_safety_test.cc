@@ -3,6 +3,8 @@
 // recording that reads back cleanly. Each program stresses one hazard.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <unistd.h>
 
 #include <sstream>
@@ -108,6 +110,10 @@ TEST(HostSafetyCredentials, DroppingRootBehavesAsWithoutTheAgent) {
   for (const auto& command : commands) {
     SCOPED_TRACE(command[0] + (command.size() > 1 ? " " + command[1] : ""));
     TempDir dir;
+    // What the wrapper runs as nobody records too, to a file of its own:
+    // the directory must let it create one.
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::all |
+                                                 std::filesystem::perms::sticky_bit);
     ProcessResult plain = RunProcess(command, {}, 30);
     ProcessResult traced = RunUnderAgent(command, dir.File("host.rec"), {}, 30);
     EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "background_receiver.h"
 #include "paths.h"
 #include "recording.h"
 #include "recording_queries.h"
@@ -24,36 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A receiver running in the background; joined (and so finished) on Wait().
-class Receiver {
- public:
-  Receiver(const std::string& socket, const std::string& output) : socket_(socket) {
-    thread_ = std::thread([this, socket, output] {
-      result_ = RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o", output}, {}, 60);
-    });
-  }
-  ~Receiver() {
-    if (thread_.joinable()) thread_.join();
-  }
-  // Until the socket exists: the receiver listens.
-  bool WaitUntilListening() const {
-    for (int i = 0; i < 200; ++i) {
-      struct stat info {};
-      if (lstat(socket_.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return false;
-  }
-  const ProcessResult& Wait() {
-    thread_.join();
-    return result_;
-  }
-
- private:
-  std::string socket_;
-  std::thread thread_;
-  ProcessResult result_;
-};
+using Receiver = BackgroundReceiver;
 
 // A peer that is not an agent: connects, sends `bytes`, closes.
 void ConnectAndSend(const std::string& socket, const std::string& bytes) {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "recording_tree.h"
+
 namespace heapdrift::testing {
 
 std::map<uint32_t, proto::CallSite> FinalSites(const cli::Recording& recording) {
@@ -72,15 +74,12 @@ std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
 }
 
 std::vector<std::string> FollowedRecordings(const std::string& recording) {
-  std::filesystem::path first(recording);
-  std::string prefix = first.filename().string() + ".";
+  cli::Recording first;
+  EXPECT_EQ(cli::ReadRecording(recording, &first).status, cli::ReadStatus::kOk) << recording;
   std::vector<std::string> followed;
-  for (const auto& entry : std::filesystem::directory_iterator(first.parent_path())) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) {
-      followed.push_back(entry.path().string());
-    }
+  for (const cli::TreeMember& member : cli::FindLaterRecordings(recording, first.header)) {
+    followed.push_back(member.path);
   }
-  std::sort(followed.begin(), followed.end());
   return followed;
 }
 

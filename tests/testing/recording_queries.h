@@ -28,7 +28,7 @@ std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
                                     const std::string& module_path, FunctionRange function);
 
 // The recordings of the processes followed from the one writing `recording`
-// (forked or exec'd children): `<recording>.<suffix>` beside it, sorted.
+// (forked or exec'd children), as `report` finds them, in order of start.
 std::vector<std::string> FollowedRecordings(const std::string& recording);
 
 // Reads a recording and fails the current test if it cannot.
