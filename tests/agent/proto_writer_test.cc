@@ -33,7 +33,8 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   ProtoWriter writer(&buffer);
   const char command_line[] = "./server\0--port\0\0last";  // includes an empty argument
   HeaderInfo info{1234, 1, "/usr/bin/server", command_line, sizeof(command_line) - 1,
-                  65536, 2000, 1700000000123456789ULL, 987654321, 1000, /*forked=*/true};
+                  65536, 2000, 1700000000123456789ULL, 987654321, 1000, /*forked=*/true,
+                  /*root_pid=*/1200, /*process_start_ticks=*/424242};
   EncodeHeader(writer, info);
   ASSERT_TRUE(writer.ok());
   auto records = Records(buffer);
@@ -56,6 +57,8 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   EXPECT_EQ(header.max_stack_depth(), StackTable::kMaxDepth);
   EXPECT_EQ(header.snapshot_interval_ms(), 1000u);
   EXPECT_TRUE(header.forked());
+  EXPECT_EQ(header.root_pid(), 1200u);
+  EXPECT_EQ(header.process_start_ticks(), 424242u);
 }
 
 TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {

@@ -7,6 +7,7 @@
 // the recording the README says to open (OUTPUT) names the leaking function.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -194,6 +195,43 @@ TEST_P(Wrappers, ThroughCheck) {
   EXPECT_EQ(checked.out, plain.out);
   EXPECT_NE(checked.err.find(kLeakingFunction), std::string::npos) << checked.err;
   EXPECT_NE(checked.err.find("steady_leak"), std::string::npos) << checked.err;
+}
+
+// A start script that ran (and recorded) for a while before its exec keeps
+// its recording; the program gets OUTPUT.<pid>, the same pid, and the report
+// on OUTPUT still names the leak.
+TEST(WrapperThatRecorded, KeepsItsFileAndTheProgramGetsItsOwn) {
+  TempDir dir;
+  std::string script = Script(dir, "start.sh", "sleep 0.5\nexec " + Joined(Program(0)) + "\n");
+  Environment env = kFastExact;
+  env.emplace_back("HEAPDRIFT_ROOT_PID", "");
+  ProcessResult traced = RunUnderAgent({script}, dir.File("x.rec"), env);
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  cli::Recording shell;
+  ASSERT_EQ(cli::ReadRecording(dir.File("x.rec"), &shell).status, cli::ReadStatus::kOk);
+  EXPECT_EQ(shell.header.executable(), "/usr/bin/bash");
+  EXPECT_FALSE(shell.snapshots.empty());
+  std::string program = dir.File("x.rec." + std::to_string(shell.header.pid()));
+  // Beside it: the program's, and sleep's (a program the script ran).
+  std::vector<std::string> later = FollowedRecordings(dir.File("x.rec"));
+  EXPECT_EQ(later.size(), 2u);
+  EXPECT_NE(std::find(later.begin(), later.end(), program), later.end()) << program;
+  EXPECT_NE(LoadRecording(program).header.executable().find("steady_leak"), std::string::npos);
+  ExpectReportNamesTheLeak(dir.File("x.rec"));
+}
+
+// HEAPDRIFT_FOLLOW=none: the first process alone, as before.
+TEST(WrapperThatRecorded, FollowNoneRecordsTheWrapperAlone) {
+  TempDir dir;
+  Environment env = kFastExact;
+  env.emplace_back("HEAPDRIFT_FOLLOW", "none");
+  ProcessResult traced =
+      RunUnderAgent(Concat({"timeout", "60"}, Program(0)), dir.File("x.rec"), env);
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
+  EXPECT_EQ(LoadRecording(dir.File("x.rec")).header.executable(), "/usr/bin/timeout");
+  EXPECT_TRUE(FollowedRecordings(dir.File("x.rec")).empty());
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), {}), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, Wrappers, ::testing::ValuesIn(AllWrappers()),
