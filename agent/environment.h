@@ -5,7 +5,7 @@
 // variable tables get built while the agent ignores allocations, so every
 // variable later looked like a leak) and leave libc's environ, which main
 // and the programs bash runs inherit, untouched (LD_PRELOAD removal and the
-// follow-exec mark were lost).
+// tree's mark were lost).
 #pragma once
 
 namespace heapdrift::agent {

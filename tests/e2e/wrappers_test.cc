@@ -137,9 +137,7 @@ TEST_P(Wrappers, PreloadedByHandToAFile) {
   TempDir dir;
   Argv command = wrapper.wrap(Program(3), dir);
   ProcessResult plain = RunProcess(command);
-  Environment env = kFastExact;
-  env.emplace_back("HEAPDRIFT_ROOT_PID", "");  // a new tree, even under `check`
-  ProcessResult traced = RunUnderAgent(command, dir.File("x.rec"), env);
+  ProcessResult traced = RunUnderAgent(command, dir.File("x.rec"), kFastExact);
   EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
   EXPECT_EQ(plain.exit_code, 3);
   EXPECT_EQ(traced.out, plain.out);
@@ -155,9 +153,7 @@ TEST_P(Wrappers, PreloadedByHandStreamingToARecorder) {
   ProcessResult plain = RunProcess(command);
   BackgroundReceiver receiver(dir.File("hd.sock"), dir.File("x.rec"));
   ASSERT_TRUE(receiver.WaitUntilListening());
-  Environment env = kFastExact;
-  env.emplace_back("HEAPDRIFT_ROOT_PID", "");
-  ProcessResult traced = RunUnderAgent(command, "unix:" + dir.File("hd.sock"), env);
+  ProcessResult traced = RunUnderAgent(command, "unix:" + dir.File("hd.sock"), kFastExact);
   EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
   EXPECT_EQ(traced.out, plain.out);
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
@@ -203,9 +199,7 @@ TEST_P(Wrappers, ThroughCheck) {
 TEST(WrapperThatRecorded, KeepsItsFileAndTheProgramGetsItsOwn) {
   TempDir dir;
   std::string script = Script(dir, "start.sh", "sleep 0.5\nexec " + Joined(Program(0)) + "\n");
-  Environment env = kFastExact;
-  env.emplace_back("HEAPDRIFT_ROOT_PID", "");
-  ProcessResult traced = RunUnderAgent({script}, dir.File("x.rec"), env);
+  ProcessResult traced = RunUnderAgent({script}, dir.File("x.rec"), kFastExact);
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   cli::Recording shell;
   ASSERT_EQ(cli::ReadRecording(dir.File("x.rec"), &shell).status, cli::ReadStatus::kOk);

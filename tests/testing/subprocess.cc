@@ -79,6 +79,7 @@ ProcessResult RunUnderAgent(const std::vector<std::string>& argv, const std::str
                             Environment env, int timeout_sec) {
   env.emplace_back("LD_PRELOAD", kAgentPath);
   env.emplace_back("HEAPDRIFT_OUTPUT", recording);
+  env.emplace_back("HEAPDRIFT_ROOT_PID", "");  // a tree of its own, even inside a recorded one
   return RunProcess(argv, env, timeout_sec);
 }
 

@@ -21,7 +21,8 @@ using Environment = std::vector<std::pair<std::string, std::string>>;
 ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment& env = {},
                          int timeout_sec = 120);
 
-// The same, with the agent preloaded and writing to `recording`.
+// The same, with the agent preloaded and writing to `recording`, as the
+// first process of a tree of its own.
 ProcessResult RunUnderAgent(const std::vector<std::string>& argv, const std::string& recording,
                             Environment env = {}, int timeout_sec = 120);
 
