@@ -70,8 +70,11 @@ class ModuleRegistry {
   char* paths_ = nullptr;
   uint32_t paths_used_ = 0;
   std::atomic<bool> scanning_{false};
-  uint64_t last_adds_ = ~uint64_t{0};
-  uint64_t last_subs_ = ~uint64_t{0};
+  uint64_t last_adds_ = ~uint64_t{0};  // never seen: the first refresh records everything
+  // Unloads seen: none. The first refresh forgets cached frame rules only if
+  // an object was unloaded before it (clearing the untouched rule cache
+  // would fault in all of its pages in every program a script runs).
+  uint64_t last_subs_ = 0;
   bool counters_checked_ = false;
 };
 

@@ -14,12 +14,12 @@ bool RingPool::Init(uint32_t max_rings, uint32_t events_per_ring) {
   if (memory == nullptr) return false;
   rings_ = reinterpret_cast<EventRing*>(memory);
   states_ = reinterpret_cast<std::atomic<uint32_t>*>(memory + ring_bytes);
-  auto* events = reinterpret_cast<SampleEvent*>(memory + ring_bytes + state_bytes);
-  for (uint32_t i = 0; i < max_rings; ++i) {
-    new (&rings_[i]) EventRing();
-    rings_[i].Init(events + size_t{i} * events_per_ring, events_per_ring);
-    new (&states_[i]) std::atomic<uint32_t>(kFree);
-  }
+  events_ = reinterpret_cast<SampleEvent*>(memory + ring_bytes + state_bytes);
+  events_per_ring_ = events_per_ring;
+  // Rings are built when taken (Acquire), so a short-lived process touches
+  // only the pages of the rings its threads use: every program a followed
+  // script runs starts the agent.
+  for (uint32_t i = 0; i < max_rings; ++i) new (&states_[i]) std::atomic<uint32_t>(kFree);
   count_ = max_rings;
   return true;
 }
@@ -29,6 +29,11 @@ EventRing* RingPool::Acquire() {
     uint32_t expected = kFree;
     if (states_[i].load(std::memory_order_relaxed) == kFree &&
         states_[i].compare_exchange_strong(expected, kOwned, std::memory_order_acq_rel)) {
+      // The collector never touches a free ring, and its last drain of a
+      // recycled one happened before it freed the slot (release, acquired by
+      // the exchange above): building the ring afresh here races with nothing.
+      new (&rings_[i]) EventRing();
+      rings_[i].Init(events_ + size_t{i} * events_per_ring_, events_per_ring_);
       return &rings_[i];
     }
   }

@@ -44,6 +44,8 @@ class RingPool {
   enum : uint32_t { kFree = 0, kOwned = 1, kRetired = 2 };
   EventRing* rings_ = nullptr;
   std::atomic<uint32_t>* states_ = nullptr;
+  SampleEvent* events_ = nullptr;
+  uint32_t events_per_ring_ = 0;
   uint32_t count_ = 0;
 };
 
