@@ -226,6 +226,19 @@ TEST(WrapperThatRecorded, FollowNoneRecordsTheWrapperAlone) {
   EXPECT_EQ(LoadRecording(dir.File("x.rec")).header.executable(), "/usr/bin/timeout");
   EXPECT_TRUE(FollowedRecordings(dir.File("x.rec")).empty());
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), {}), 1);
+
+  TempDir run_dir;
+  ProcessResult run = RunProcess(Concat({kCliPath, "run", "--follow", "none", "-o",
+                                         run_dir.File("x.rec"), "--", "timeout", "60"},
+                                        Program(0)));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(LoadRecording(run_dir.File("x.rec")).header.executable(), "/usr/bin/timeout");
+  EXPECT_EQ(std::distance(fs::directory_iterator(run_dir.path()), {}), 1);
+  ProcessResult bad = RunProcess({kCliPath, "run", "--follow", "children", "-o",
+                                  run_dir.File("y.rec"), "--", "true"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--follow"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(run_dir.File("y.rec")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, Wrappers, ::testing::ValuesIn(AllWrappers()),
