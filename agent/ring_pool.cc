@@ -28,12 +28,14 @@ EventRing* RingPool::Acquire() {
   for (uint32_t i = 0; i < count_; ++i) {
     uint32_t expected = kFree;
     if (states_[i].load(std::memory_order_relaxed) == kFree &&
-        states_[i].compare_exchange_strong(expected, kOwned, std::memory_order_acq_rel)) {
-      // The collector never touches a free ring, and its last drain of a
-      // recycled one happened before it freed the slot (release, acquired by
-      // the exchange above): building the ring afresh here races with nothing.
+        states_[i].compare_exchange_strong(expected, kBuilding, std::memory_order_acquire)) {
+      // The collector touches neither a free nor a building ring, and its
+      // last drain of a recycled one happened before it freed the slot
+      // (release, acquired by the exchange): building the ring afresh races
+      // with nothing, and kOwned publishes it whole.
       new (&rings_[i]) EventRing();
       rings_[i].Init(events_ + size_t{i} * events_per_ring_, events_per_ring_);
+      states_[i].store(kOwned, std::memory_order_release);
       return &rings_[i];
     }
   }
@@ -43,15 +45,6 @@ EventRing* RingPool::Acquire() {
 void RingPool::Retire(EventRing* ring) {
   if (ring == nullptr) return;
   states_[ring - rings_].store(kRetired, std::memory_order_release);
-}
-
-void RingPool::ReleaseAllExcept(EventRing* survivor) {
-  for (uint32_t i = 0; i < count_; ++i) {
-    if (&rings_[i] == survivor) continue;
-    if (states_[i].load(std::memory_order_relaxed) != kFree) {
-      states_[i].store(kRetired, std::memory_order_release);
-    }
-  }
 }
 
 uint32_t RingPool::rings_in_use() const {

@@ -27,7 +27,7 @@ class RingPool {
   void DrainAll(Consume&& consume) {
     for (uint32_t i = 0; i < count_; ++i) {
       uint32_t state = states_[i].load(std::memory_order_acquire);
-      if (state == kFree) continue;
+      if (state == kFree || state == kBuilding) continue;
       rings_[i].Drain(consume);
       // Retire() is the owner's last touch and release-ordered: seeing kRetired
       // means the drain above saw every event, so the ring can be reused.
@@ -35,13 +35,10 @@ class RingPool {
     }
   }
 
-  // After fork in a child that keeps profiling: only the forking thread survives.
-  void ReleaseAllExcept(EventRing* survivor);
-
   uint32_t rings_in_use() const;
 
  private:
-  enum : uint32_t { kFree = 0, kOwned = 1, kRetired = 2 };
+  enum : uint32_t { kFree = 0, kOwned = 1, kRetired = 2, kBuilding = 3 };
   EventRing* rings_ = nullptr;
   std::atomic<uint32_t>* states_ = nullptr;
   SampleEvent* events_ = nullptr;

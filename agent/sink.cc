@@ -51,29 +51,41 @@ bool Sink::Claim(const char* path, const ProcessIdentity& process) {
   return false;
 }
 
+// Sets description_ to the name `output` gives this process: as given (with
+// "%p" expanded), or, for a process other than the tree's first, with
+// ".<pid>" appended unless "%p" already tells processes apart.
+bool Sink::Name(const char* output, bool other_process, uint32_t pid) {
+  if (!ExpandPid(output, static_cast<int>(pid), description_, sizeof(description_))) return false;
+  if (!other_process || strstr(output, "%p") != nullptr) return true;
+  size_t used = strlen(description_);
+  int added = snprintf(description_ + used, sizeof(description_) - used, ".%u", pid);
+  return added > 0 && static_cast<size_t>(added) < sizeof(description_) - used;
+}
+
 bool Sink::OpenFile(const char* output, ImageRole role, const ProcessIdentity& process) {
-  char first[sizeof(description_) - 16], other[sizeof(description_) - 16];
-  char other_pattern[sizeof(first)];
-  bool has_pid = strstr(output, "%p") != nullptr;
-  if (!ExpandPid(output, static_cast<int>(process.pid), first, sizeof(first)) ||
-      snprintf(other_pattern, sizeof(other_pattern), "%s%s", output, has_pid ? "" : ".%p") >=
-          static_cast<int>(sizeof(other_pattern)) ||
-      !ExpandPid(other_pattern, static_cast<int>(process.pid), other, sizeof(other))) {
-    LogLine("output path too long; profiling disabled");
-    return false;
-  }
-  snprintf(description_, sizeof(description_), "%s", role == ImageRole::kOther ? other : first);
+  // Names are built in description_ itself: no path-sized buffers on the
+  // stack of a thread that may be small (a forked child starts here).
+  bool named = false;
   if (role == ImageRole::kFirst) {
-    fd_ = open(first, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  } else if (role == ImageRole::kFirstProcessExecd && Claim(first, process)) {
-    // The wrapper's file, now this image's.
-  } else {
-    snprintf(description_, sizeof(description_), "%s", other);
-    bool claimed = Claim(other, process);
+    named = Name(output, false, process.pid);
+    if (named) fd_ = open(description_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  } else if (role == ImageRole::kFirstProcessExecd && Name(output, false, process.pid) &&
+             Claim(description_, process)) {
+    named = true;  // the wrapper's file, now this image's
+  } else if ((named = Name(output, true, process.pid))) {
+    size_t base = strlen(description_);
+    bool claimed = Claim(description_, process);
     for (int suffix = 1; !claimed && errno == EEXIST && suffix < 100; ++suffix) {
-      snprintf(description_, sizeof(description_), "%s.%d", other, suffix);
+      if (snprintf(description_ + base, sizeof(description_) - base, ".%d", suffix) >=
+          static_cast<int>(sizeof(description_) - base)) {
+        break;
+      }
       claimed = Claim(description_, process);
     }
+  }
+  if (!named) {
+    LogLine("output path too long; profiling disabled");
+    return false;
   }
   if (fd_ < 0) {
     LogLine("cannot write %s: %s; profiling disabled", description_, strerror(errno));

@@ -45,6 +45,7 @@ class Sink {
   // without a snapshot. False (errno set) otherwise.
   bool Claim(const char* path, const ProcessIdentity& process);
   bool OpenFile(const char* output, ImageRole role, const ProcessIdentity& process);
+  bool Name(const char* output, bool other_process, uint32_t pid);
   bool OpenSocket(const char* path);
   void Fail(const char* what, int error);
 
