@@ -48,6 +48,9 @@ struct Agent {
   RingPool rings;
   ModuleRegistry modules;
   AgentCounters counters;
+  // Snapshots written so far: samples are born in the cohort of this epoch
+  // (cohorts.h). Written by the collector, read on the sampled path.
+  std::atomic<uint32_t> epoch{0};
 
   bool active() const { return state.load(std::memory_order_acquire) == AgentState::kActive; }
 };

@@ -173,10 +173,16 @@ void Collector::FoldSpills() {
     if (record == nullptr) continue;
     double objects = record->spilled_allocated_objects.exchange(0.0, std::memory_order_acq_rel);
     double bytes = record->spilled_allocated_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (objects != 0.0 || bytes != 0.0) totals_.ApplyAllocation(id, objects, bytes);
+    if (objects != 0.0 || bytes != 0.0) {
+      totals_.ApplyAllocation(id, objects, bytes, CohortOf(static_cast<uint32_t>(sequence_)));
+    }
     objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
     bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
     if (objects != 0.0 || bytes != 0.0) totals_.ApplyFree(id, objects, bytes);
+    for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
+      bytes = record->spilled_freed_cohort_bytes[cohort].exchange(0.0f, std::memory_order_acq_rel);
+      if (bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
+    }
   }
 }
 
@@ -220,8 +226,10 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* lea
     EncodeStack(writer, stacks_emitted_, *record);
     ++stacks_emitted_;
   }
-  totals_.TakeChanged(
-      [&writer](uint32_t id, const SiteTotal& total) { EncodeSite(writer, id, total); });
+  totals_.TakeChanged([&writer](uint32_t id, const SiteTotal& total, const CohortTotals& cohorts,
+                                uint16_t changed_cohorts) {
+    EncodeSite(writer, id, total, cohorts, changed_cohorts);
+  });
   g_agent.modules.Refresh();
   g_agent.modules.TakeNew([&writer](const Segment& segment) { EncodeMapping(writer, segment); });
   if (leaks != nullptr) {
@@ -252,6 +260,7 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* lea
     return true;
   }
   ++sequence_;
+  g_agent.epoch.store(static_cast<uint32_t>(sequence_), std::memory_order_relaxed);
   bool written = sink_.Write(buffer_.data(), buffer_.size(), final ? 1000 : 5000);
   buffer_.Clear();
   buffer_.Trim(4 << 20);

@@ -10,9 +10,10 @@
 namespace heapdrift::agent {
 
 struct SampleEvent {
-  enum Kind : uint32_t { kAlloc = 1, kFree = 2 };
+  enum Kind : uint16_t { kAlloc = 1, kFree = 2 };
   uint32_t stack_id;
-  uint32_t kind;
+  uint16_t kind;
+  uint16_t cohort;  // when the block was born (cohorts.h)
   uint64_t size;
   double object_weight;  // 1/p: the sample stands for this many objects
 };

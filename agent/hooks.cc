@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "cohorts.h"
 #include "real_alloc.h"
 #include "sampler.h"
 #include "stack_capture.h"
@@ -38,6 +39,8 @@ void Spill(const SampleEvent& event) {
   if (event.kind == SampleEvent::kFree) {
     record->spilled_freed_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
     record->spilled_freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    record->spilled_freed_cohort_bytes[event.cohort % kCohorts].fetch_add(
+        static_cast<float>(bytes), std::memory_order_relaxed);
     g_agent.counters.frees_spilled.fetch_add(1, std::memory_order_relaxed);
   } else {
     record->spilled_allocated_objects.fetch_add(event.object_weight, std::memory_order_relaxed);
@@ -58,7 +61,8 @@ void PushOrSpill(EventRing* ring, const SampleEvent& event) {
 // its stack's spill counters instead: slower, but never lost.
 void RecordFree(const LiveBlock& block) {
   ThreadState& state = tls_state;
-  SampleEvent event{block.stack_id, SampleEvent::kFree, block.size, block.object_weight};
+  SampleEvent event{block.stack_id, SampleEvent::kFree, static_cast<uint16_t>(block.cohort),
+                    block.size, block.object_weight};
   if (state.in_agent) {
     Spill(event);
     return;
@@ -108,19 +112,22 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
     counters.stacks_truncated.fetch_add(1, std::memory_order_relaxed);
   }
   if (stack_id >= stacks_before) RecordModulesOf(frames, depth);
+  uint32_t cohort = CohortOf(g_agent.epoch.load(std::memory_order_relaxed));
   LiveBlock stale;
-  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, size, weight}, &stale)) {
+  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, cohort, size, weight}, &stale)) {
     case LiveTable::InsertResult::kFull:
       counters.dropped_live_table_full.fetch_add(1, std::memory_order_relaxed);
       return;
     case LiveTable::InsertResult::kReplacedStale:
-      PushOrSpill(ring, SampleEvent{stale.stack_id, SampleEvent::kFree, stale.size,
+      PushOrSpill(ring, SampleEvent{stale.stack_id, SampleEvent::kFree,
+                                    static_cast<uint16_t>(stale.cohort), stale.size,
                                     stale.object_weight});
       break;
     case LiveTable::InsertResult::kInserted:
       break;
   }
-  PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, size, weight});
+  PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, static_cast<uint16_t>(cohort),
+                                size, weight});
   counters.samples.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -144,6 +144,7 @@ void StartInForkedChild() {
     std::construct_at(&g_agent.rings);
     std::construct_at(&g_agent.modules);
     std::construct_at(&g_agent.counters);
+    g_agent.epoch.store(0, std::memory_order_relaxed);  // its recording starts at snapshot 0
     std::construct_at(&g_collector);
     ForgetThreadRing();
     // Reseeded and redrawn: sibling workers must not sample alike.

@@ -61,8 +61,8 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
   const uint32_t home = HomeBucket(address);
   if (uint32_t index = Find(key, home); index != UINT32_MAX) {
     Value& value = values_[index];
-    *stale = LiveBlock{value.stack_id, value.size, value.object_weight};
-    value = Value{block.stack_id, block.size, block.object_weight};
+    *stale = LiveBlock{value.stack_id, value.cohort, value.size, value.object_weight};
+    value = Value{block.stack_id, block.cohort, block.size, block.object_weight};
     return InsertResult::kReplacedStale;
   }
   uint32_t bucket = home;
@@ -77,7 +77,7 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
       // The slot is ours: no one reads its value until the block is handed to
       // the program, which happens after this returns.
       values_[bucket * kBucketSlots + slot] =
-          Value{block.stack_id, block.size, block.object_weight};
+          Value{block.stack_id, block.cohort, block.size, block.object_weight};
       FilterAdd(address);
       live_count_.fetch_add(1, std::memory_order_relaxed);
       return InsertResult::kInserted;
@@ -95,7 +95,7 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   // Read the value before giving the slot up: once it is empty an insert for
   // another address may overwrite it.
   const Value& value = values_[index];
-  LiveBlock block{value.stack_id, value.size, value.object_weight};
+  LiveBlock block{value.stack_id, value.cohort, value.size, value.object_weight};
   uintptr_t expected = key;
   if (!buckets_[index / kBucketSlots].keys[index % kBucketSlots].compare_exchange_strong(
           expected, kEmpty, std::memory_order_acq_rel)) {

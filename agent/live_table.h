@@ -33,6 +33,7 @@ namespace heapdrift::agent {
 
 struct LiveBlock {
   uint32_t stack_id;
+  uint32_t cohort;  // when it was born (cohorts.h)
   uint64_t size;
   double object_weight;
 };
@@ -63,7 +64,7 @@ class LiveTable {
           std::memory_order_acquire);
       if (key == kEmpty) continue;
       const Value& value = values_[index];
-      visit(key, LiveBlock{value.stack_id, value.size, value.object_weight});
+      visit(key, LiveBlock{value.stack_id, value.cohort, value.size, value.object_weight});
     }
   }
   uint32_t capacity() const { return (bucket_mask_ + 1) * kBucketSlots; }
@@ -79,6 +80,7 @@ class LiveTable {
   };
   struct Value {
     uint32_t stack_id;
+    uint32_t cohort;  // in what would be padding: the table stays 24 bytes a block
     uint64_t size;
     double object_weight;
   };

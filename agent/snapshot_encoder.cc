@@ -35,6 +35,7 @@ void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header) {
   writer.Varint(13, header.snapshot_interval_ms);
   writer.String(14, HEAPDRIFT_VERSION);
   writer.Bool(15, header.forked);
+  writer.Varint(18, kCohorts);
   writer.EndRecord(record);
 }
 
@@ -46,13 +47,21 @@ size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, b
   return record;
 }
 
-void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total) {
+void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total,
+                const CohortTotals& cohorts, uint16_t changed_cohorts) {
   size_t token = writer.BeginMessage(kSnapshotSites);
   writer.Varint(1, stack_id);
   writer.SignedVarint(2, Round(total.live_bytes));
   writer.SignedVarint(3, Round(total.live_objects));
   writer.Varint(4, RoundUnsigned(total.allocated_bytes));
   writer.Varint(5, RoundUnsigned(total.allocated_objects));
+  for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
+    if ((changed_cohorts & (1u << cohort)) == 0) continue;
+    size_t entry = writer.BeginMessage(6);
+    writer.Varint(1, cohort);  // omitted for cohort 0: proto3's default
+    writer.SignedVarint(2, Round(cohorts.live_bytes[cohort]));
+    writer.EndMessage(entry);
+  }
   writer.EndMessage(token);
 }
 

@@ -57,7 +57,9 @@ enum SnapshotField : uint32_t {
 };
 
 size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);
-void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total);
+// With the cohorts in `changed_cohorts` (bit k: cohort k), as absolute values.
+void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total,
+                const CohortTotals& cohorts, uint16_t changed_cohorts);
 void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& record);
 void EncodeMapping(ProtoWriter& writer, const Segment& segment);
 void EncodeLeak(ProtoWriter& writer, uint32_t stack_id, const LeakTotals& totals);

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cohorts.h"
+
 namespace heapdrift::agent {
 
 struct StackRecord {
@@ -28,6 +30,11 @@ struct StackRecord {
   std::atomic<double> spilled_freed_bytes;
   std::atomic<double> spilled_allocated_objects;
   std::atomic<double> spilled_allocated_bytes;
+  // Spilled frees by the cohort their blocks were born in; spilled
+  // allocations belong to the cohort in force when they are folded in.
+  // Float: the collector empties them every drain period, so they stay
+  // small, and the stack table stays within its reservation budget.
+  std::atomic<float> spilled_freed_cohort_bytes[kCohorts];
   uintptr_t frames[];  // return addresses, innermost first
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "command_support.h"
+#include "cohorts.h"
 #include "commands.h"
 #include "format.h"
 #include "recording.h"
@@ -23,6 +24,20 @@ struct SiteEnd {
   double first_seconds;
   proto::CallSite last;
 };
+
+// "still live by birth: 0.0-1.0 s 24% of 50.0 KiB, ...": what share of the
+// bytes born in each window is live at the end.
+void PrintCohorts(const Recording& recording, const Cohorts& cohorts) {
+  std::string text;
+  for (const auto& [index, cohort] : cohorts) {
+    if (cohort.allocated_bytes <= 0) continue;
+    BirthWindow born = CohortBirthWindow(recording, index);
+    text += fmt::format("{}{:.1f}-{:.1f} s {:.0f}% of {}", text.empty() ? "" : ", ", born.from,
+                        born.to, 100 * std::max(0.0, cohort.live_bytes) / cohort.allocated_bytes,
+                        HumanBytes(cohort.allocated_bytes));
+  }
+  if (!text.empty()) fmt::print("     still live, by birth: {}\n", text);
+}
 
 void PrintRecording(const Recording& recording, const std::string& path, size_t top) {
   const proto::Header& header = recording.header;
@@ -101,6 +116,8 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
     return a->last.live_bytes() > b->last.live_bytes();
   });
   double end_seconds = recording.DurationSeconds();
+  std::unordered_map<uint32_t, Cohorts> cohorts =
+      SiteCohorts(recording, recording.snapshots.size() - 1);
   fmt::print("\ncall sites by live bytes at the end ({} of {}):\n", std::min(top, ranked.size()),
              ranked.size());
   for (size_t i = 0; i < ranked.size() && i < top; ++i) {
@@ -110,6 +127,7 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
     fmt::print("#{:<3} live {:>10}  {:>9} objects  allocated {:>10}  change {}/s\n", i + 1,
                HumanBytes(site.last.live_bytes()), site.last.live_objects(),
                HumanBytes(site.last.allocated_bytes()), HumanBytes(rate));
+    PrintCohorts(recording, cohorts[site.stack_id]);
     auto stack = recording.stacks.find(site.stack_id);
     if (stack == recording.stacks.end()) continue;
     size_t shown = 0;

@@ -59,6 +59,7 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   EXPECT_TRUE(header.forked());
   EXPECT_EQ(header.root_pid(), 1200u);
   EXPECT_EQ(header.process_start_ticks(), 424242u);
+  EXPECT_EQ(header.cohorts(), kCohorts);
 }
 
 TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
@@ -71,8 +72,14 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   ProtoWriter writer(&buffer);
   size_t token = BeginSnapshot(writer, 7, 123456789, true);
   EncodeStack(writer, stack_id, *stacks.Get(stack_id));
-  EncodeSite(writer, stack_id, SiteTotal{-1500.4, -2.0, 1e12, 3e6});
-  EncodeSite(writer, 9, SiteTotal{0, 0, 0, 0});  // a site back to zero is still listed
+  CohortTotals cohorts{};
+  cohorts.live_bytes[0] = 700;  // cohort 0: its index is proto3's default
+  cohorts.live_bytes[5] = -2200.4;
+  cohorts.live_bytes[7] = 99;  // not in the changed mask: not written
+  EncodeSite(writer, stack_id, SiteTotal{-1500.4, -2.0, 1e12, 3e6}, cohorts,
+             (1u << 0) | (1u << 5));
+  // A site back to zero is still listed.
+  EncodeSite(writer, 9, SiteTotal{0, 0, 0, 0}, CohortTotals{}, 0);
   ProcessMemory memory;
   memory.rss_bytes = 10 << 20;
   memory.has_allocator_stats = true;
@@ -97,7 +104,13 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   EXPECT_EQ(snapshot.sites(0).live_objects(), -2);
   EXPECT_EQ(snapshot.sites(0).allocated_bytes(), 1000000000000u);
   EXPECT_EQ(snapshot.sites(0).allocated_objects(), 3000000u);
+  ASSERT_EQ(snapshot.sites(0).cohorts_size(), 2);
+  EXPECT_EQ(snapshot.sites(0).cohorts(0).index(), 0u);
+  EXPECT_EQ(snapshot.sites(0).cohorts(0).live_bytes(), 700);
+  EXPECT_EQ(snapshot.sites(0).cohorts(1).index(), 5u);
+  EXPECT_EQ(snapshot.sites(0).cohorts(1).live_bytes(), -2200);
   EXPECT_EQ(snapshot.sites(1).stack_id(), 9u);
+  EXPECT_EQ(snapshot.sites(1).cohorts_size(), 0);
   EXPECT_EQ(snapshot.memory().rss_bytes(), 10u << 20);
   EXPECT_TRUE(snapshot.memory().has_allocator_stats());
   EXPECT_EQ(snapshot.memory().allocator_in_use_bytes(), 5u << 20);

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
+#include "cohorts.h"
 #include "paths.h"
 #include "recording_queries.h"
 #include "subprocess.h"
@@ -199,6 +201,66 @@ TEST(RecordingContent, SessionLeakGrowsWhileChurnStaysFlat) {
   EXPECT_GT(churn->second.allocated_bytes(), 500u << 20);
   for (int64_t churn_live : LiveBytesSeries(recording, churn->first)) {
     EXPECT_LT(churn_live, 8 << 20);
+  }
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
+
+namespace heapdrift::testing {
+namespace {
+
+// Cohorts, exact mode, a snapshot every 100 ms: every block RememberSession
+// allocated is still live, in every cohort it was born in; the scratch
+// buffer freed at once keeps nothing in any. The cohorts' live bytes add up
+// to the site's own, and their allocations to the site's.
+TEST(RecordingContent, CohortsTellMemoryThatNeverDiesFromMemoryThatDoes) {
+  TempDir dir;
+  ProcessResult traced =
+      RunUnderAgent({Host("steady_leak"), "1500", "0"}, dir.File("x.rec"),
+                    {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_INTERVAL_MS", "100"}});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  cli::Recording recording = LoadRecording(dir.File("x.rec"));
+  EXPECT_EQ(recording.header.cohorts(), 16u);
+  // Before the exit snapshot (teardown frees nothing here, but the rule is the reader's).
+  size_t last = recording.snapshots.size() - 2;
+  auto cohorts = cli::SiteCohorts(recording, last);
+  std::map<uint32_t, proto::CallSite> sites;
+  for (size_t i = 0; i <= last; ++i) {
+    for (const proto::CallSite& site : recording.snapshots[i].sites()) {
+      sites[site.stack_id()] = site;
+    }
+  }
+  auto through = [&](const char* function) {
+    std::set<uint32_t> ids;
+    for (uint32_t id : StacksThrough(recording, Host("steady_leak"),
+                                     FindFunction(Host("steady_leak"), function))) {
+      ids.insert(id);
+    }
+    return ids;
+  };
+  std::set<uint32_t> leak = through("RememberSession");
+  ASSERT_EQ(leak.size(), 1u);
+  uint32_t leak_id = *leak.begin();
+  int old_cohorts = 0;
+  for (const auto& [index, cohort] : cohorts.at(leak_id)) {
+    if (cohort.allocated_bytes == 0) continue;
+    EXPECT_NEAR(cohort.live_bytes, cohort.allocated_bytes, 0.5) << "cohort " << index;
+    old_cohorts += index >= 2;
+  }
+  EXPECT_GE(old_cohorts, 2) << "15 snapshots span cohorts 0 to 4";
+  for (const auto& [id, site_cohorts] : cohorts) {
+    double live = 0, allocated = 0;
+    for (const auto& [index, cohort] : site_cohorts) {
+      live += cohort.live_bytes;
+      allocated += cohort.allocated_bytes;
+    }
+    EXPECT_NEAR(live, static_cast<double>(sites.at(id).live_bytes()), 1.0) << id;
+    EXPECT_NEAR(allocated, static_cast<double>(sites.at(id).allocated_bytes()), 1.0) << id;
+    if (id != leak_id && sites.at(id).allocated_bytes() > 100'000) {
+      // The 1000-byte scratch buffer: allocated often, never kept.
+      EXPECT_EQ(live, 0.0) << id;
+    }
   }
 }
 

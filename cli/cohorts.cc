@@ -1,0 +1,86 @@
+#include "cohorts.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "site_series.h"
+
+namespace heapdrift::cli {
+namespace {
+
+// The snapshot that closes cohort k: 2^k - 1 (cohort 0 closes at snapshot 0).
+uint64_t ClosingSnapshot(size_t cohort) { return (uint64_t{1} << cohort) - 1; }
+
+struct SiteAccumulator {
+  Cohorts cohorts;
+  double allocated = 0;             // the site's cumulative allocations so far
+  std::vector<double> at_closing;   // [k]: allocations when cohort k closed
+};
+
+}  // namespace
+
+std::unordered_map<uint32_t, Cohorts> SiteCohorts(const Recording& recording, size_t last) {
+  uint32_t cohort_count = recording.header.cohorts();
+  std::unordered_map<uint32_t, SiteAccumulator> sites;
+  for (size_t index = 0; index <= last && index < recording.snapshots.size(); ++index) {
+    uint64_t sequence = recording.snapshots[index].sequence();
+    for (const proto::CallSite& site : recording.snapshots[index].sites()) {
+      SiteAccumulator& accumulator = sites[site.stack_id()];
+      // Cohorts that closed before this snapshot closed with the value before it.
+      while (accumulator.at_closing.size() < cohort_count &&
+             ClosingSnapshot(accumulator.at_closing.size()) < sequence) {
+        accumulator.at_closing.push_back(accumulator.allocated);
+      }
+      accumulator.allocated = static_cast<double>(site.allocated_bytes());
+      for (const proto::Cohort& cohort : site.cohorts()) {
+        accumulator.cohorts[cohort.index()].live_bytes = static_cast<double>(cohort.live_bytes());
+      }
+    }
+  }
+  uint64_t last_sequence = 0;
+  if (!recording.snapshots.empty()) {
+    last_sequence = recording.snapshots[std::min(last, recording.snapshots.size() - 1)].sequence();
+  }
+  std::unordered_map<uint32_t, Cohorts> result;
+  for (auto& [id, accumulator] : sites) {
+    while (accumulator.at_closing.size() < cohort_count &&
+           ClosingSnapshot(accumulator.at_closing.size()) <= last_sequence) {
+      accumulator.at_closing.push_back(accumulator.allocated);
+    }
+    auto allocated_when_closed = [&accumulator, cohort_count](size_t cohort) {
+      bool open = cohort + 1 >= cohort_count || cohort >= accumulator.at_closing.size();
+      return open ? accumulator.allocated : accumulator.at_closing[cohort];
+    };
+    for (uint32_t cohort = 0; cohort < cohort_count; ++cohort) {
+      double allocated =
+          allocated_when_closed(cohort) - (cohort == 0 ? 0.0 : allocated_when_closed(cohort - 1));
+      auto found = accumulator.cohorts.find(cohort);
+      double live = found == accumulator.cohorts.end() ? 0 : found->second.live_bytes;
+      if (allocated > 0 || live != 0) result[id][cohort] = CohortState{live, allocated};
+      if (cohort >= accumulator.at_closing.size()) break;  // later cohorts not born yet
+    }
+  }
+  return result;
+}
+
+BirthWindow CohortBirthWindow(const Recording& recording, uint32_t index) {
+  // Seconds at which snapshot `sequence` was written; the end if it never was.
+  auto written = [&recording](uint64_t sequence) {
+    if (recording.snapshots.empty()) return 0.0;
+    const proto::Snapshot& snapshot = sequence < recording.snapshots.size()
+                                          ? recording.snapshots[sequence]
+                                          : recording.snapshots.back();
+    return SecondsSinceStart(recording, snapshot);
+  };
+  BirthWindow window;
+  if (index == 0) {
+    window.to = written(0);
+    return window;
+  }
+  window.from = written(ClosingSnapshot(index - 1));
+  bool last = index + 1 >= recording.header.cohorts();
+  window.to = last ? written(UINT64_MAX) : written(ClosingSnapshot(index));
+  return window;
+}
+
+}  // namespace heapdrift::cli

@@ -1,0 +1,35 @@
+// A call site's live memory by when it was born (proto Cohort): what share of
+// the bytes born in each window is still live. A leak's old cohorts keep
+// what they kept; a cache's and churn's die away. Pure functions, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+
+#include "recording.h"
+
+namespace heapdrift::cli {
+
+struct CohortState {
+  double live_bytes = 0;       // as the agent last reported it
+  double allocated_bytes = 0;  // the site's allocations across the cohort's birth window
+};
+
+// Cohort index -> its state.
+using Cohorts = std::map<uint32_t, CohortState>;
+
+// Every site's cohorts as of snapshot `last` (an index into
+// recording.snapshots), in one pass over the snapshots up to it.
+std::unordered_map<uint32_t, Cohorts> SiteCohorts(const Recording& recording, size_t last);
+
+// When cohort `index` was born, in seconds since the start: a block's epoch
+// is the number of snapshots written before it was sampled, cohort 0 holds
+// epoch 0 and cohort k epochs [2^(k-1), 2^k) (the last cohort: every later
+// epoch), so cohort k spans from snapshot 2^(k-1)-1 to snapshot 2^k-1.
+struct BirthWindow {
+  double from = 0, to = 0;
+};
+BirthWindow CohortBirthWindow(const Recording& recording, uint32_t index);
+
+}  // namespace heapdrift::cli
