@@ -82,6 +82,23 @@ nlohmann::json FrameJson(const symbolizer::Frame& frame) {
           {"line", frame.line}};
 }
 
+// What a verdict was drawn from (README "How growth is judged").
+nlohmann::json EvidenceJson(const Evidence& evidence) {
+  nlohmann::json json = {{"rise_bytes", evidence.whole.bytes},
+                         {"rise_z", evidence.whole.z},
+                         {"recent_rise_bytes", evidence.recent.bytes},
+                         {"recent_rise_z", evidence.recent.z}};
+  if (evidence.old.known()) {
+    json["old_memory"] = {{"born_before_seconds", evidence.old.born_before},
+                          {"allocated_bytes", evidence.old.allocated},
+                          {"live_bytes", evidence.old.live_at_end},
+                          {"kept_share", evidence.old.kept_share()},
+                          {"checked_at_seconds", evidence.old.checked_at},
+                          {"persistence", evidence.old.persistence()}};
+  }
+  return json;
+}
+
 double FastestGrowth(const ProcessReport& process) {
   return process.report.growing.empty() ? 0 : process.report.growing.front().growth_bytes_per_sec;
 }
@@ -113,6 +130,8 @@ void PrintJson(const std::vector<ProcessReport>& processes, const Settings& sett
     entry["live_bytes"] = static_cast<int64_t>(site.live_bytes);
     entry["growth_bytes_per_sec"] = site.growth_bytes_per_sec;
     entry["confidence"] = site.classification.confidence;
+    entry["growth_interval"] = {site.rate.low, site.rate.high};
+    entry["evidence"] = EvidenceJson(site.evidence);
     entry["stack"] = std::move(stack);
     suspects.push_back(std::move(entry));
   }

@@ -1,6 +1,8 @@
 #include "cohorts.h"
 
 #include <algorithm>
+#include <bit>
+#include <optional>
 #include <vector>
 
 #include "site_series.h"
@@ -81,6 +83,91 @@ BirthWindow CohortBirthWindow(const Recording& recording, uint32_t index) {
   bool last = index + 1 >= recording.header.cohorts();
   window.to = last ? written(UINT64_MAX) : written(ClosingSnapshot(index));
   return window;
+}
+
+}  // namespace heapdrift::cli
+
+namespace heapdrift::cli {
+namespace {
+
+// The cohort a boundary snapshot closes, if it is one: sequence 2^k - 1
+// closes cohort k (the last cohort never closes).
+std::optional<uint32_t> CohortClosedBy(uint64_t sequence, uint32_t cohort_count) {
+  uint64_t next = sequence + 1;
+  if ((next & sequence) != 0) return std::nullopt;  // not 2^k - 1
+  auto cohort = static_cast<uint32_t>(std::countr_zero(next));
+  if (cohort + 1 >= cohort_count) return std::nullopt;
+  return cohort;
+}
+
+// Live bytes of cohorts 0..last_cohort.
+double LiveBornUpTo(const Cohorts& cohorts, uint32_t last_cohort) {
+  double live = 0;
+  for (const auto& [index, state] : cohorts) {
+    if (index <= last_cohort) live += state.live_bytes;
+  }
+  return live;
+}
+
+}  // namespace
+
+VerdictMoments ChooseVerdictMoments(const Recording& recording,
+                                    const std::vector<size_t>& analysed_snapshots) {
+  VerdictMoments moments;
+  if (analysed_snapshots.empty()) return moments;
+  size_t first = analysed_snapshots.front();
+  moments.end = analysed_snapshots.back();
+  moments.check = moments.end;
+  auto seconds = [&recording](size_t index) {
+    return SecondsSinceStart(recording, recording.snapshots[index]);
+  };
+  double start = seconds(first), end = seconds(moments.end);
+  double third = (end - start) / 3;
+  uint32_t cohort_count = recording.header.cohorts();
+  for (size_t index = first; index < moments.end; ++index) {
+    if (CohortClosedBy(recording.snapshots[index].sequence(), cohort_count) &&
+        end - seconds(index) >= third) {
+      moments.has_recent = true;
+      moments.recent_from = index;
+    }
+  }
+  if (moments.has_recent) {
+    double halfway = (seconds(moments.recent_from) + end) / 2;
+    moments.check = moments.recent_from;
+    while (moments.check < moments.end && seconds(moments.check) < halfway) ++moments.check;
+  }
+  return moments;
+}
+
+std::unordered_map<uint32_t, AgeAtMoments> MeasureAgeAtMoments(const Recording& recording,
+                                                               const VerdictMoments& moments) {
+  std::unordered_map<uint32_t, AgeAtMoments> result;
+  if (!moments.has_recent) return result;
+  uint32_t cohort_count = recording.header.cohorts();
+  auto closed = [&](size_t index) {
+    return *CohortClosedBy(recording.snapshots[index].sequence(), cohort_count);
+  };
+  // Live and allocated bytes at the boundary.
+  std::unordered_map<uint32_t, const proto::CallSite*> latest;
+  for (size_t index = 0; index <= moments.end; ++index) {
+    for (const proto::CallSite& site : recording.snapshots[index].sites()) {
+      latest[site.stack_id()] = &site;
+    }
+    if (index == moments.recent_from) {
+      for (auto [id, site] : latest) {
+        result[id].live_at_recent_from = static_cast<double>(site->live_bytes());
+        result[id].allocated_before_recent = static_cast<double>(site->allocated_bytes());
+      }
+    }
+  }
+  uint32_t old_cohorts = closed(moments.recent_from);
+  for (const auto& [id, cohorts] : SiteCohorts(recording, moments.end)) {
+    result[id].kept_from_recent_from = LiveBornUpTo(cohorts, old_cohorts);
+  }
+  for (const auto& [id, cohorts] : SiteCohorts(recording, moments.check)) {
+    result[id].born_before_recent_live_at_check = LiveBornUpTo(cohorts, old_cohorts);
+  }
+  return result;
 }
 
 }  // namespace heapdrift::cli

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 #include "recording.h"
 
@@ -31,5 +32,29 @@ struct BirthWindow {
   double from = 0, to = 0;
 };
 BirthWindow CohortBirthWindow(const Recording& recording, uint32_t index);
+
+
+// The moments a growth verdict compares, chosen among cohort boundaries (the
+// snapshots that close a cohort, 2^k - 1) inside an analysed window of
+// snapshots: where the cohorts split the live bytes exactly into what was
+// born before a moment and what after.
+struct VerdictMoments {
+  size_t end = 0;              // the last analysed snapshot
+  bool has_recent = false;     // the latest boundary with a third of the window after it
+  size_t recent_from = 0;
+  size_t check = 0;            // halfway from recent_from to the end
+};
+VerdictMoments ChooseVerdictMoments(const Recording& recording,
+                                    const std::vector<size_t>& analysed_snapshots);
+
+// One stack's bytes at those moments; sums over the stacks of a call site.
+struct AgeAtMoments {
+  double live_at_recent_from = 0;
+  double kept_from_recent_from = 0;   // of those, still live at the end
+  double allocated_before_recent = 0;
+  double born_before_recent_live_at_check = 0;
+};
+std::unordered_map<uint32_t, AgeAtMoments> MeasureAgeAtMoments(const Recording& recording,
+                                                               const VerdictMoments& moments);
 
 }  // namespace heapdrift::cli

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "call_site_resolver.h"
+#include "cohorts.h"
 #include "format.h"
 #include "site_series.h"
 
@@ -15,9 +17,45 @@ namespace {
 
 struct Group {
   SiteReport report;
+  AgeAtMoments age;  // summed over its stacks
   double largest_member_live = -1;
   const ResolvedStack* largest_member = nullptr;
 };
+
+void AddAge(const AgeAtMoments& stack, AgeAtMoments* site) {
+  site->live_at_recent_from += stack.live_at_recent_from;
+  site->kept_from_recent_from += stack.kept_from_recent_from;
+  site->allocated_before_recent += stack.allocated_before_recent;
+  site->born_before_recent_live_at_check += stack.born_before_recent_live_at_check;
+}
+
+// The verdict's evidence. The whole window's rise compares the means of its
+// first and last thirds: many points, so one moment's scatter cannot make it
+// alone. The recent rise is measured exactly from a cohort boundary to the
+// end where the window has one, else between the means of its last two
+// thirds.
+Evidence GatherEvidence(const Recording& recording, const VerdictMoments& moments,
+                        const std::vector<double>& series, const AgeAtMoments& age,
+                        double bytes_per_sample) {
+  Evidence evidence;
+  evidence.points = series.size();
+  const size_t n = series.size();
+  const double now = series.back();
+  evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample);
+  if (moments.has_recent) {
+    evidence.recent =
+        RiseSince(age.live_at_recent_from, now, age.kept_from_recent_from, bytes_per_sample);
+    auto seconds = [&recording](size_t index) {
+      return SecondsSinceStart(recording, recording.snapshots[index]);
+    };
+    evidence.old = OldMemory{seconds(moments.recent_from), age.allocated_before_recent,
+                             seconds(moments.check), age.born_before_recent_live_at_check,
+                             age.kept_from_recent_from};
+  } else {
+    evidence.recent = RiseBetweenWindows(series, n / 3, n - n / 3, n - n / 3, n, bytes_per_sample);
+  }
+  return evidence;
+}
 
 MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& series) {
   MemorySummary memory;
@@ -56,6 +94,9 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
                         static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
   }
 
+  VerdictMoments moments = ChooseVerdictMoments(recording, series.snapshot_index);
+  std::unordered_map<uint32_t, AgeAtMoments> ages = MeasureAgeAtMoments(recording, moments);
+
   CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   std::map<std::string, Group> groups;
   for (size_t entry = 0; entry < series.stack_ids.size(); ++entry) {
@@ -73,6 +114,9 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
     merged.live_objects += static_cast<double>(latest.live_objects());
     merged.allocated_bytes += static_cast<double>(latest.allocated_bytes());
     ++merged.stack_count;
+    if (auto age = ages.find(series.stack_ids[entry]); age != ages.end()) {
+      AddAge(age->second, &group.age);
+    }
     if (live.back() > group.largest_member_live) {
       group.largest_member_live = live.back();
       group.largest_member = &resolved;
@@ -85,11 +129,14 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
     const ResolvedStack& largest = *group.largest_member;
     site.stack.assign(largest.frames.begin() + static_cast<long>(largest.site_index),
                       largest.frames.end());
-    TrendStats trend = ComputeTrend(series.seconds, site.series);
-    site.growth_bytes_per_sec = trend.slope;
-    double peak = *std::max_element(site.series.begin(), site.series.end());
-    double noise = std::sqrt(interval * std::max(peak, 1.0));
-    site.classification = Classify(trend, report.seconds, noise, site.series.size());
+    // Objects larger than the interval are all sampled; their count's own
+    // (Poisson) scatter then weighs like samples of their size.
+    double object_size = site.live_objects > 0 ? site.live_bytes / site.live_objects : 0;
+    double bytes_per_sample = std::max(interval, object_size);
+    site.evidence = GatherEvidence(recording, moments, site.series, group.age, bytes_per_sample);
+    site.classification = Classify(site.evidence);
+    site.rate = EstimateRate(series.seconds, site.series, bytes_per_sample);
+    site.growth_bytes_per_sec = site.rate.bytes_per_sec;
     (site.classification.verdict == Verdict::kGrowing ? report.growing : report.others)
         .push_back(std::move(site));
   }

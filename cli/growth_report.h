@@ -28,6 +28,8 @@ struct SiteReport {
   double live_objects = 0;
   double allocated_bytes = 0;
   double growth_bytes_per_sec = 0;       // Theil-Sen
+  RateEstimate rate;                     // the same, with its 90 % interval
+  Evidence evidence;                     // what the verdict was drawn from
   Classification classification;
   std::vector<double> series;            // live bytes at the sampled snapshots
   size_t stack_count = 0;

@@ -2,9 +2,31 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 namespace heapdrift::cli {
+namespace {
+
+// A rise with no noise to weigh it against (exact mode, a site never
+// sampled): certain if it is a rise at all.
+constexpr double kCertain = 40;
+
+Rise Judged(double rise, double variance) {
+  Rise result{rise, 0};
+  if (variance > 0) {
+    result.z = rise / std::sqrt(variance);
+  } else if (rise != 0) {
+    result.z = rise > 0 ? kCertain : -kCertain;
+  }
+  return result;
+}
+
+double Mean(const std::vector<double>& values, size_t begin, size_t end) {
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += values[i];
+  return end > begin ? sum / static_cast<double>(end - begin) : 0;
+}
+
+}  // namespace
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
@@ -26,38 +48,18 @@ double TheilSenSlope(const std::vector<double>& seconds, const std::vector<doubl
   return (lower + upper) / 2;
 }
 
-double MannKendallZ(const std::vector<double>& values, size_t first) {
-  const size_t n = values.size() - std::min(first, values.size());
-  if (n < 3) return 0;
-  double s = 0;
-  std::map<double, int> ties;
-  for (size_t i = first; i < values.size(); ++i) {
-    ++ties[values[i]];
-    for (size_t j = i + 1; j < values.size(); ++j) {
-      s += (values[j] > values[i]) - (values[j] < values[i]);
-    }
-  }
-  double nn = static_cast<double>(n);
-  double variance = nn * (nn - 1) * (2 * nn + 5);
-  for (const auto& [value, count] : ties) {
-    double t = count;
-    variance -= t * (t - 1) * (2 * t + 5);
-  }
-  variance /= 18;
-  if (variance <= 0) return 0;
-  // Continuity correction: S moves in steps of 2 around 0.
-  double corrected = s > 0 ? s - 1 : (s < 0 ? s + 1 : 0);
-  return corrected / std::sqrt(variance);
+Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample) {
+  kept = std::clamp(kept, 0.0, std::min(live_then, live_now));
+  double born = live_now - kept;
+  double died = live_then - kept;
+  return Judged(live_now - live_then, bytes_per_sample * (born + died));
 }
 
-TrendStats ComputeTrend(const std::vector<double>& seconds, const std::vector<double>& values) {
-  TrendStats trend;
-  trend.slope = TheilSenSlope(seconds, values);
-  trend.z = MannKendallZ(values);
-  size_t half = values.size() / 2;
-  trend.recent_slope = TheilSenSlope(seconds, values, half);
-  trend.recent_z = MannKendallZ(values, half);
-  return trend;
+Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_t a_end,
+                        size_t b_begin, size_t b_end, double bytes_per_sample) {
+  double a = Mean(values, a_begin, a_end);
+  double b = Mean(values, b_begin, b_end);
+  return Judged(b - a, bytes_per_sample * (std::max(a, 0.0) + std::max(b, 0.0)));
 }
 
 const char* VerdictName(Verdict verdict) {
@@ -74,29 +76,60 @@ const char* VerdictName(Verdict verdict) {
   return "flat";
 }
 
-Classification Classify(const TrendStats& trend, double duration_seconds, double noise_bytes,
-                        size_t points) {
+Classification Classify(const Evidence& evidence) {
+  constexpr size_t kMinPoints = 5;
+  constexpr double kRose = 2.326;          // one-sided 1 %
+  constexpr double kStillRising = 1.645;   // one-sided 5 %
+  constexpr double kKept = 0.9;
   Classification result;
-  if (points < 5 || duration_seconds <= 0) return result;
-  constexpr double kSignificant = 1.645;      // one-sided 95 %
-  constexpr double kRecentSignificant = 1.28;  // one-sided 90 %, half the points
-  if (trend.z <= -kSignificant && trend.slope < 0) {
+  if (evidence.points < kMinPoints) return result;
+  if (evidence.whole.z <= -kRose) {
     result.verdict = Verdict::kShrinking;
     return result;
   }
-  bool increasing = trend.z >= kSignificant && trend.slope > 0;
-  bool above_noise = trend.slope * duration_seconds > 3 * noise_bytes;
-  if (!increasing || !above_noise) return result;
-  bool still_increasing =
-      trend.recent_z >= kRecentSignificant || trend.recent_slope >= 0.5 * trend.slope;
-  if (!still_increasing) {
+  if (evidence.whole.z < kRose || evidence.whole.bytes <= 0) return result;
+  bool still_rising = evidence.recent.z >= kStillRising && evidence.recent.bytes > 0;
+  bool replaces_old = evidence.old.live_at_check > 0 && evidence.old.persistence() < kKept;
+  if (!still_rising || replaces_old) {
     result.verdict = Verdict::kPlateau;
     return result;
   }
   result.verdict = Verdict::kGrowing;
-  // How sure we are that the whole series and its recent half both rise.
-  result.confidence = std::min(NormalCdf(trend.z), NormalCdf(trend.recent_z));
+  result.confidence = std::min(NormalCdf(evidence.whole.z), NormalCdf(evidence.recent.z));
   return result;
+}
+
+RateEstimate EstimateRate(const std::vector<double>& seconds, const std::vector<double>& values,
+                          double bytes_per_sample) {
+  RateEstimate rate;
+  const size_t n = values.size();
+  rate.bytes_per_sec = TheilSenSlope(seconds, values);
+  rate.low = rate.high = rate.bytes_per_sec;
+  if (n < 3) return rate;
+  double mean_t = Mean(seconds, 0, n);
+  double sxx = 0;
+  for (double t : seconds) sxx += (t - mean_t) * (t - mean_t);
+  double span = seconds.back() - seconds.front();
+  if (sxx <= 0 || span <= 0) return rate;
+  // The line through the Theil-Sen slope and the median intercept.
+  std::vector<double> intercepts;
+  for (size_t i = 0; i < n; ++i) intercepts.push_back(values[i] - rate.bytes_per_sec * seconds[i]);
+  std::nth_element(intercepts.begin(), intercepts.begin() + static_cast<long>(n / 2),
+                   intercepts.end());
+  double intercept = intercepts[n / 2];
+  double scatter = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double residual = values[i] - (intercept + rate.bytes_per_sec * seconds[i]);
+    scatter += residual * residual;
+  }
+  scatter /= static_cast<double>(n - 2);
+  double variance = 1.2 * bytes_per_sample * std::max(rate.bytes_per_sec, 0.0) / span +
+                    scatter / sxx;
+  constexpr double kNinetyPercent = 1.645;
+  double half_width = kNinetyPercent * std::sqrt(variance);
+  rate.low = rate.bytes_per_sec - half_width;
+  rate.high = rate.bytes_per_sec + half_width;
+  return rate;
 }
 
 }  // namespace heapdrift::cli

@@ -1,51 +1,113 @@
-// Trend statistics for one call site's live bytes over time, and the verdict
-// drawn from them. Pure functions, no I/O.
+// The verdict on one call site's live memory: growing (a leak), plateau,
+// flat or shrinking, from its live bytes over time and the age of what is
+// live. Pure functions, no I/O.
 //
-// Slope: Theil-Sen (the median of the slopes between all pairs of points),
-// robust to outliers such as a teardown at exit. Significance: the
-// Mann-Kendall test (S = sum of sign(y_j - y_i) over i < j, with the tie
-// correction of its variance), one-sided for an increase.
+// Why not a classic trend test: the sampled live bytes of a site whose
+// objects turn over are not independent points around a line. Successive
+// snapshots share most of their samples, so the series wanders for as long
+// as its objects live, and a test that assumes independent points (OLS,
+// Mann-Kendall) finds "significant" trends in a cache that stopped growing.
+// Each test here compares the live bytes at two moments against the noise
+// sampling can make between them, which holds whatever the autocorrelation:
 //
-// Growing means all of: an increasing trend over the whole series at 95 %
-// confidence; still increasing over its recent half (otherwise it is a
-// plateau: a cache that filled, or a one-time step); and a total growth
-// larger than the sampling noise of the estimates. Churn and noise give no
-// significant trend, so they are flat.
+//   An estimate of B live bytes is a sum of samples of weight ~R (the
+//   sampling interval, or the object size when objects are larger), and
+//   Poisson sampling makes its variance R * B. Between moments a and b,
+//   L(b) - L(a) = Born - Died, where Born is what was born after a and is
+//   live at b, Died what was live at a and died by b: disjoint sets of
+//   allocations, sampled independently, so Var(L(b) - L(a)) = R (Born + Died).
+//   The blocks live at both moments are the same samples and cancel.
+//
+// When a is a cohort boundary, the agent's cohorts give Born and Died
+// exactly: Kept = what was born before a and is live at b; Died = L(a) - Kept,
+// Born = L(b) - Kept (RiseSince). Otherwise the means of two windows of
+// points are compared with the bound Var <= R (mean_a + mean_b), valid when
+// the points are positively correlated, as shared samples make them
+// (RiseBetweenWindows).
 #pragma once
 
-#include <string>
+#include <cstddef>
 #include <vector>
 
 namespace heapdrift::cli {
 
-struct TrendStats {
-  double slope = 0;         // Theil-Sen, bytes per second
-  double z = 0;             // Mann-Kendall, normalised
-  double recent_slope = 0;  // the same over the last half of the points
-  double recent_z = 0;
-};
-
-TrendStats ComputeTrend(const std::vector<double>& seconds, const std::vector<double>& values);
-
-double TheilSenSlope(const std::vector<double>& seconds, const std::vector<double>& values,
-                     size_t first = 0);
-double MannKendallZ(const std::vector<double>& values, size_t first = 0);
 // Standard normal cumulative distribution.
 double NormalCdf(double z);
+
+// Theil-Sen: the median of the slopes between all pairs of points, robust to
+// outliers such as a teardown at exit.
+double TheilSenSlope(const std::vector<double>& seconds, const std::vector<double>& values,
+                     size_t first = 0);
+
+// How far the live bytes rose between two moments, in bytes and in standard
+// errors of sampling noise.
+struct Rise {
+  double bytes = 0;
+  double z = 0;
+};
+// `kept`: the bytes live at `then` that are still live `now` (cohorts).
+Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample);
+// Mean of values[b_begin, b_end) minus mean of values[a_begin, a_end).
+Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_t a_end,
+                        size_t b_begin, size_t b_end, double bytes_per_sample);
+
+// What became of the memory a site allocated before `born_before` seconds.
+struct OldMemory {
+  double born_before = 0;     // seconds since the start
+  double allocated = 0;       // bytes allocated before then
+  double checked_at = 0;      // a later moment, seconds
+  double live_at_check = 0;   // of those bytes, live at `checked_at`
+  double live_at_end = 0;     // and at the end of the analysed window
+  bool known() const { return allocated > 0; }
+  // Share of what was allocated that is still live at the end.
+  double kept_share() const { return allocated > 0 ? live_at_end / allocated : 0; }
+  // Share of what was still live at the check that is live at the end: ~1
+  // for a leak (what it keeps, it keeps), falling for a cache that replaces.
+  double persistence() const { return live_at_check > 0 ? live_at_end / live_at_check : 0; }
+};
+
+struct Evidence {
+  Rise whole;       // from the start of the window to its end
+  Rise recent;      // over the last third (or more) of the window
+  OldMemory old;    // born before the recent part began
+  size_t points = 0;
+};
 
 enum class Verdict { kGrowing, kPlateau, kFlat, kShrinking };
 const char* VerdictName(Verdict verdict);
 
 struct Classification {
   Verdict verdict = Verdict::kFlat;
-  // For growing sites: min(P(whole series rises), P(recent half rises)) from
-  // the Mann-Kendall statistics; 0 otherwise.
+  // For growing sites: the smaller of the one-sided confidences that the
+  // whole window and its recent part rose; 0 otherwise.
   double confidence = 0;
 };
 
-// `noise_bytes`: the standard error of one estimate of this site's live
-// bytes from sampling (sqrt(R * live)); growth must exceed 3 of them.
-Classification Classify(const TrendStats& trend, double duration_seconds, double noise_bytes,
-                        size_t points);
+// Growing: risen over the window (z >= 2.33, one-sided 1 %), still rising
+// over its recent part (z >= 1.645, 5 %), and, where the age is known, the
+// memory born before the recent part is kept (persistence >= 0.9): a leak
+// keeps what it does not free. A cache still settling replaces its old
+// entries, and a site that rose and stopped is a plateau. Shrinking: fell
+// over the window at z <= -2.33.
+//
+// False alarms: on a site whose true live bytes do not change, each z is
+// at most standard normal (exactly so in RiseSince, a bound in
+// RiseBetweenWindows), so "growing" needs an event of probability <= 1 %.
+Classification Classify(const Evidence& evidence);
+
+// The growth rate: Theil-Sen, and a 90 % interval from its standard error
+//   SE^2 = (6/5) R max(slope, 0) / H  +  s^2 / Sxx
+// The first term is the leak's own sampling: the leaked bytes seen by time t
+// are a compound Poisson process of variance rate R * slope, and an OLS
+// slope over a span H of such a process has variance 6 v / (5 H). The second
+// is the scatter s^2 of the points around the line over Sxx = sum (t - mean)^2,
+// which covers the rest (objects that come and go) and, counting the leak's
+// wander a second time, errs wide.
+struct RateEstimate {
+  double bytes_per_sec = 0;
+  double low = 0, high = 0;  // 90 % interval
+};
+RateEstimate EstimateRate(const std::vector<double>& seconds, const std::vector<double>& values,
+                          double bytes_per_sample);
 
 }  // namespace heapdrift::cli

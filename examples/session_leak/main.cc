@@ -1,8 +1,10 @@
 // session_leak: a small multithreaded "server" that reproduces the incident.
 //
 // Request handlers each: read a request body into a fresh buffer (high churn:
-// ~100 MB/s at the default rate, all freed), look up a product page in a
-// cache that fills to a cap and then stays flat, and create a session; some
+// ~100 MB/s at the default rate, all freed), look up a product page in an
+// LRU cache (48 MiB, full within ~3 s, then its entries turn over every ~7 s
+// while its size stays flat: the decoy a growth test must not call a leak),
+// and create a session; some
 // sessions get a cart. A sweeper thread expires sessions after a TTL, and
 // forgets to free those with a cart (session_store.cc): the leak, a few
 // hundred KB/s. --fixed runs the patched sweeper.
@@ -30,13 +32,17 @@ struct Flags {
   int threads = 4;
   int rate = 2000;  // requests per second, all threads together
   int cart_percent = 15;
+  double cache_mib = 48;
+  int products = 4000;
+  uint64_t seed = 0;
   bool fixed = false;
 };
 
 void Usage() {
   std::fprintf(stderr,
                "usage: session_leak [--duration-sec S] [--threads N] [--rate REQ_PER_SEC]\n"
-               "                    [--cart-percent P] [--fixed]\n");
+               "                    [--cart-percent P] [--cache-mib M] [--products N]\n"
+               "                    [--seed N] [--fixed]\n");
 }
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -59,6 +65,12 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->rate = static_cast<int>(number);
     } else if (flag == "--cart-percent" && value(&number) && number <= 100) {
       flags->cart_percent = static_cast<int>(number);
+    } else if (flag == "--cache-mib" && value(&number)) {
+      flags->cache_mib = number;
+    } else if (flag == "--products" && value(&number) && number >= 1) {
+      flags->products = static_cast<int>(number);
+    } else if (flag == "--seed" && value(&number)) {
+      flags->seed = static_cast<uint64_t>(number);
     } else {
       return false;
     }
@@ -67,9 +79,16 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
 }
 
 // Product pages: an LRU cache that fills to its cap, then only replaces.
+// With P products requested uniformly and C pages, it fills as
+// C(t) = P (1 - exp(-rate t / P)) and then misses 1 - C/P of lookups, so each
+// page lives C / (rate (1 - C/P)) seconds on average: 3,072 pages of 16 KiB
+// out of 4,000 products at 2,000 requests/s fill in ~3 s and turn over
+// every ~6.6 s.
 class ProductCache {
  public:
-  explicit ProductCache(size_t capacity) : capacity_(capacity) {}
+  static constexpr size_t kPageBytes = 16 * 1024;
+
+  explicit ProductCache(size_t capacity) : capacity_(capacity > 0 ? capacity : 1) {}
 
   size_t PageSize(uint64_t product_id) {
     std::lock_guard lock(mutex_);
@@ -92,7 +111,7 @@ class ProductCache {
     std::string html;
   };
   static std::string RenderPage(uint64_t product_id) {
-    std::string html(4096, ' ');
+    std::string html(kPageBytes, ' ');
     std::snprintf(html.data(), html.size(), "<html>product %llu</html>",
                   static_cast<unsigned long long>(product_id));
     return html;
@@ -117,9 +136,9 @@ size_t ReadRequestBody(std::mt19937_64& random) {
 std::atomic<uint64_t> g_requests{0};
 
 void HandleRequest(shop::SessionStore& sessions, ProductCache& cache, int cart_percent,
-                   std::mt19937_64& random) {
+                   int products, std::mt19937_64& random) {
   size_t work = ReadRequestBody(random);
-  work += cache.PageSize(random() % 20000);
+  work += cache.PageSize(random() % static_cast<uint64_t>(products));
   shop::Session* session = sessions.CreateSession("customer-" + std::to_string(random() % 100000));
   if (static_cast<int>(random() % 100) < cart_percent) {
     int items = 1 + static_cast<int>(random() % 8);
@@ -131,14 +150,16 @@ void HandleRequest(shop::SessionStore& sessions, ProductCache& cache, int cart_p
 
 void ServeRequests(shop::SessionStore& sessions, ProductCache& cache, const Flags& flags,
                    int worker, std::chrono::steady_clock::time_point end) {
-  std::mt19937_64 random(1234 + worker);
+  std::mt19937_64 random(1234 + flags.seed * 1000 + static_cast<uint64_t>(worker));
   // Paced in 10 ms ticks so the load is steady, not bursty.
   const double per_tick = static_cast<double>(flags.rate) / flags.threads / 100.0;
   double owed = 0;
   auto tick = std::chrono::steady_clock::now();
   while (tick < end) {
     owed += per_tick;
-    for (; owed >= 1; owed -= 1) HandleRequest(sessions, cache, flags.cart_percent, random);
+    for (; owed >= 1; owed -= 1) {
+      HandleRequest(sessions, cache, flags.cart_percent, flags.products, random);
+    }
     tick += std::chrono::milliseconds(10);
     std::this_thread::sleep_until(tick);
   }
@@ -153,7 +174,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   shop::SessionStore sessions(std::chrono::milliseconds(1000), flags.fixed);
-  ProductCache cache(2048);  // 2048 pages of 4 KiB: fills to ~8 MiB, then flat
+  ProductCache cache(static_cast<size_t>(flags.cache_mib * 1024 * 1024) /
+                     ProductCache::kPageBytes);
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(flags.duration_sec));
