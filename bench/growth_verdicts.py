@@ -13,6 +13,7 @@ the report's 90 % interval holds the true rate.
 
 usage: bench/growth_verdicts.py [BUILD_DIR] [--seeds N] [--lengths 10,20,60]
                                 [--jobs N] [--keep DIR]
+With --keep, recordings already in DIR are analysed again, not run again.
 """
 import argparse
 import concurrent.futures
@@ -31,6 +32,7 @@ LEAK_SITE = "SessionStore::CreateSession"
 def run_once(build, directory, seed, seconds, leaking):
     name = f"{'leak' if leaking else 'fixed'}-{seconds}s-{seed}"
     recording = Path(directory) / f"{name}.rec"
+    said = Path(directory) / f"{name}.err"  # what the server said: its true leak rate
     command = [str(build / "cli" / "heapdrift"), "run", "-o", str(recording), "--",
                str(build / "examples" / "session_leak"), "--duration-sec", str(seconds),
                "--seed", str(seed)]
@@ -38,10 +40,12 @@ def run_once(build, directory, seed, seconds, leaking):
         command.append("--fixed")
     env = dict(os.environ)
     env.pop("HEAPDRIFT_ROOT_PID", None)
-    run = subprocess.run(command, env=env, capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"growth_verdicts: {name}: run failed: {run.stderr.strip()}")
-    true_rate = float(re.search(r"true leak rate (\d+)", run.stderr).group(1))
+    if not (recording.exists() and said.exists()):
+        run = subprocess.run(command, env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(f"growth_verdicts: {name}: run failed: {run.stderr.strip()}")
+        said.write_text(run.stderr)
+    true_rate = float(re.search(r"true leak rate (\d+)", said.read_text()).group(1))
     report = subprocess.run([str(build / "cli" / "heapdrift"), "report", str(recording),
                              "--json"], capture_output=True, text=True)
     if report.returncode != 0:

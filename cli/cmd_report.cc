@@ -35,6 +35,44 @@ struct ProcessReport {
   bool readable = false;
 };
 
+// "15 % of what it allocated before 8.0 s is still live; none of that died
+// after 14.0 s" (a leak keeps what it keeps; a cache's old memory dies).
+std::string AgeText(const OldMemory& old) {
+  std::string text = fmt::format("{:.0f} % of what it allocated before {:.1f} s is still live",
+                                 100 * old.kept_share(), old.born_before);
+  if (old.live_at_check <= 0) return text;
+  double died = 1 - old.persistence();
+  if (died < 0.005) return text + fmt::format("; none of that died after {:.1f} s", old.checked_at);
+  return text + fmt::format("; {:.0f} % of what was left at {:.1f} s died since", 100 * died,
+                            old.checked_at);
+}
+
+std::string EvidenceLine(const SiteReport& site) {
+  std::string line = fmt::format("rate {}-{}/s (90 %)", HumanBytes(std::max(site.rate.low, 0.0)),
+                                 HumanBytes(site.rate.high));
+  if (site.evidence.old.known()) line += "; " + AgeText(site.evidence.old);
+  return line;
+}
+
+void PrintRanked(const std::vector<SiteReport>& sites, size_t top, bool sums) {
+  fmt::print("{:>4}  {:>12}  {:>10}  {:>10}  {:<12}  {}\n", "rank", "growth", "live now",
+             "confidence", "live bytes", sums ? "caller the sites share" : "allocating call site");
+  for (size_t i = 0; i < sites.size() && i < top; ++i) {
+    const SiteReport& site = sites[i];
+    fmt::print("{:>4}  {:>10}/s  {:>10}  {:>9.1f}%  {}  {}{}\n", i + 1,
+               HumanBytes(site.growth_bytes_per_sec), HumanBytes(site.live_bytes),
+               100 * site.classification.confidence, Sparkline(site.series, 12),
+               FrameTitle(site.site),
+               sums ? fmt::format("  [{} call sites]", site.call_sites) : "");
+    fmt::print("{:>50}{}\n", "", EvidenceLine(site));
+    // The callers, under the call site itself.
+    for (size_t frame = 1; frame < site.stack.size() && frame <= 6; ++frame) {
+      fmt::print("{:>50}{}{}\n", "", site.stack[frame].inlined ? "(inlined) " : "",
+                 FrameTitle(site.stack[frame]));
+    }
+  }
+}
+
 void PrintText(const ProcessReport& process, const Settings& settings) {
   const Recording& recording = process.recording;
   const GrowthReport& report = process.report;
@@ -44,26 +82,25 @@ void PrintText(const ProcessReport& process, const Settings& settings) {
   fmt::print("process {}: {}\n", recording.header.pid(), command);
   if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("{}\n", fork);
   fmt::print("{} snapshots over {:.1f} s\n", report.snapshots, report.seconds);
-  fmt::print("memory: {}\n\n", ExplainMemory(report.memory));
+  fmt::print("memory: {}\n", ExplainMemory(report.memory));
+  if (report.growth_unexplained) {
+    fmt::print("the live heap grows {}/s ({}-{}/s, 90 %) and no single call site explains it{}\n",
+               HumanBytes(report.heap.growth_bytes_per_sec),
+               HumanBytes(std::max(report.heap.rate.low, 0.0)), HumanBytes(report.heap.rate.high),
+               report.spread_growth.empty() ? "; no caller or module they share grows either"
+                                            : ": summed by the caller they share, below");
+  }
+  fmt::print("\n");
   if (report.growing.empty()) {
     fmt::print("no call site's live memory grows steadily.\n");
   } else {
     fmt::print("growing call sites ({} of {}):\n", report.growing.size(),
                report.growing.size() + report.others.size());
-    fmt::print("{:>4}  {:>12}  {:>10}  {:>10}  {:<12}  {}\n", "rank", "growth", "live now",
-               "confidence", "live bytes", "allocating call site");
-    for (size_t i = 0; i < report.growing.size() && i < settings.top; ++i) {
-      const SiteReport& site = report.growing[i];
-      fmt::print("{:>4}  {:>10}/s  {:>10}  {:>9.1f}%  {}  {}\n", i + 1,
-                 HumanBytes(site.growth_bytes_per_sec), HumanBytes(site.live_bytes),
-                 100 * site.classification.confidence, Sparkline(site.series, 12),
-                 FrameTitle(site.site));
-      // The callers, under the call site itself.
-      for (size_t frame = 1; frame < site.stack.size() && frame <= 6; ++frame) {
-        fmt::print("{:>50}{}{}\n", "", site.stack[frame].inlined ? "(inlined) " : "",
-                   FrameTitle(site.stack[frame]));
-      }
-    }
+    PrintRanked(report.growing, settings.top, false);
+  }
+  if (!report.spread_growth.empty()) {
+    fmt::print("\ngrowth spread over many call sites, summed by the caller they share:\n");
+    PrintRanked(report.spread_growth, settings.top, true);
   }
   if (!report.others.empty()) {
     fmt::print("\nnot growing: {} call sites; the largest:\n", report.others.size());
@@ -72,6 +109,9 @@ void PrintText(const ProcessReport& process, const Settings& settings) {
       fmt::print("  {:>10} live, {:>10} allocated, {:<9} {}  {}\n", HumanBytes(site.live_bytes),
                  HumanBytes(site.allocated_bytes), VerdictName(site.classification.verdict),
                  Sparkline(site.series, 12), FrameTitle(site.site));
+      if (site.evidence.old.known() && site.live_bytes > 0) {
+        fmt::print("{:>50}{}\n", "", AgeText(site.evidence.old));
+      }
     }
   }
 }
@@ -103,14 +143,45 @@ double FastestGrowth(const ProcessReport& process) {
   return process.report.growing.empty() ? 0 : process.report.growing.front().growth_bytes_per_sec;
 }
 
+nlohmann::json SiteJson(const SiteReport& site, const ProcessReport& process) {
+  nlohmann::json stack = nlohmann::json::array();
+  for (const symbolizer::Frame& frame : site.stack) stack.push_back(FrameJson(frame));
+  nlohmann::json entry = FrameJson(site.site);
+  entry["pid"] = process.recording.header.pid();
+  entry["recording"] = process.path;
+  entry["live_bytes"] = static_cast<int64_t>(site.live_bytes);
+  entry["growth_bytes_per_sec"] = site.growth_bytes_per_sec;
+  entry["confidence"] = site.classification.confidence;
+  entry["growth_interval"] = {site.rate.low, site.rate.high};
+  entry["evidence"] = EvidenceJson(site.evidence);
+  entry["stack"] = std::move(stack);
+  return entry;
+}
+
 void PrintJson(const std::vector<ProcessReport>& processes, const Settings& settings) {
   struct Ranked {
     const ProcessReport* process;
     const SiteReport* site;
   };
   std::vector<Ranked> ranked;
+  nlohmann::json heaps = nlohmann::json::array();
+  nlohmann::json spread = nlohmann::json::array();
   for (const ProcessReport& process : processes) {
     for (const SiteReport& site : process.report.growing) ranked.push_back({&process, &site});
+    if (!process.readable) continue;
+    const SiteReport& heap = process.report.heap;
+    heaps.push_back({{"pid", process.recording.header.pid()},
+                     {"recording", process.path},
+                     {"verdict", VerdictName(heap.classification.verdict)},
+                     {"live_bytes", static_cast<int64_t>(heap.live_bytes)},
+                     {"growth_bytes_per_sec", heap.growth_bytes_per_sec},
+                     {"growth_interval", {heap.rate.low, heap.rate.high}},
+                     {"growth_unexplained", process.report.growth_unexplained}});
+    for (const SiteReport& sum : process.report.spread_growth) {
+      nlohmann::json entry = SiteJson(sum, process);
+      entry["call_sites"] = sum.call_sites;
+      spread.push_back(std::move(entry));
+    }
   }
   // The order each process's report ranks by (growth x confidence), across processes.
   auto score = [](const Ranked& r) {
@@ -120,22 +191,13 @@ void PrintJson(const std::vector<ProcessReport>& processes, const Settings& sett
                    [&score](const Ranked& a, const Ranked& b) { return score(a) > score(b); });
   nlohmann::json suspects = nlohmann::json::array();
   for (size_t i = 0; i < ranked.size() && i < settings.top; ++i) {
-    const SiteReport& site = *ranked[i].site;
-    nlohmann::json stack = nlohmann::json::array();
-    for (const symbolizer::Frame& frame : site.stack) stack.push_back(FrameJson(frame));
-    nlohmann::json entry = FrameJson(site.site);
+    nlohmann::json entry = SiteJson(*ranked[i].site, *ranked[i].process);
     entry["rank"] = i + 1;
-    entry["pid"] = ranked[i].process->recording.header.pid();
-    entry["recording"] = ranked[i].process->path;
-    entry["live_bytes"] = static_cast<int64_t>(site.live_bytes);
-    entry["growth_bytes_per_sec"] = site.growth_bytes_per_sec;
-    entry["confidence"] = site.classification.confidence;
-    entry["growth_interval"] = {site.rate.low, site.rate.high};
-    entry["evidence"] = EvidenceJson(site.evidence);
-    entry["stack"] = std::move(stack);
     suspects.push_back(std::move(entry));
   }
-  std::puts(nlohmann::json{{"suspects", suspects}}.dump(2).c_str());
+  std::puts(nlohmann::json{{"suspects", suspects}, {"heap", heaps}, {"spread_growth", spread}}
+                .dump(2)
+                .c_str());
 }
 
 // A tree of recordings (a wrapper and the program behind it, a shell and what

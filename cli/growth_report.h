@@ -22,7 +22,8 @@ struct ReportOptions {
 };
 
 struct SiteReport {
-  symbolizer::Frame site;                // the allocating call site
+  symbolizer::Frame site;                // the allocating call site (or the shared caller)
+  std::string site_key;                  // as CallSiteResolver groups stacks
   std::vector<symbolizer::Frame> stack;  // of its largest stack, from the site outwards
   double live_bytes = 0;                 // at the end of the window
   double live_objects = 0;
@@ -33,6 +34,7 @@ struct SiteReport {
   Classification classification;
   std::vector<double> series;            // live bytes at the sampled snapshots
   size_t stack_count = 0;
+  size_t call_sites = 1;                 // more when it sums sites by a shared caller
 };
 
 struct MemorySummary {
@@ -46,6 +48,12 @@ struct MemorySummary {
 struct GrowthReport {
   std::vector<SiteReport> growing;  // ranked: growth rate x confidence
   std::vector<SiteReport> others;   // the rest, by live bytes
+  SiteReport heap;                  // every site as one: the live heap
+  // The heap grows, and the growing sites explain less than half of it.
+  bool growth_unexplained = false;
+  // Then: the other sites summed by the caller they share (the shallowest
+  // level where some sums grow) or by module, growing sums ranked.
+  std::vector<SiteReport> spread_growth;
   MemorySummary memory;
   double seconds = 0;               // length of the analysed window
   size_t snapshots = 0;

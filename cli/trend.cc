@@ -62,6 +62,23 @@ Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_
   return Judged(b - a, bytes_per_sample * (std::max(a, 0.0) + std::max(b, 0.0)));
 }
 
+Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
+                        double bytes_per_sample) {
+  Evidence evidence;
+  const size_t n = series.size();
+  evidence.points = n;
+  if (n == 0) return evidence;
+  evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample);
+  if (boundary != nullptr) {
+    evidence.recent = RiseSince(boundary->live_then, series.back(), boundary->kept,
+                                bytes_per_sample);
+    evidence.old = boundary->old;
+  } else {
+    evidence.recent = RiseBetweenWindows(series, n / 3, n - n / 3, n - n / 3, n, bytes_per_sample);
+  }
+  return evidence;
+}
+
 const char* VerdictName(Verdict verdict) {
   switch (verdict) {
     case Verdict::kGrowing:
@@ -79,7 +96,7 @@ const char* VerdictName(Verdict verdict) {
 Classification Classify(const Evidence& evidence) {
   constexpr size_t kMinPoints = 5;
   constexpr double kRose = 2.326;          // one-sided 1 %
-  constexpr double kStillRising = 1.645;   // one-sided 5 %
+  constexpr double kStillRising = 2.326;   // one-sided 1 %
   constexpr double kKept = 0.9;
   Classification result;
   if (evidence.points < kMinPoints) return result;

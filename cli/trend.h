@@ -11,8 +11,9 @@
 // sampling can make between them, which holds whatever the autocorrelation:
 //
 //   An estimate of B live bytes is a sum of samples of weight ~R (the
-//   sampling interval, or the object size when objects are larger), and
-//   Poisson sampling makes its variance R * B. Between moments a and b,
+//   sampling interval), and Poisson sampling makes its variance ~R * B; the
+//   count of live objects of size s itself scatters like a Poisson count
+//   (variance s * B), so bytes_per_sample = R + s. Between moments a and b,
 //   L(b) - L(a) = Born - Died, where Born is what was born after a and is
 //   live at b, Died what was live at a and died by b: disjoint sets of
 //   allocations, sampled independently, so Var(L(b) - L(a)) = R (Born + Died).
@@ -73,6 +74,20 @@ struct Evidence {
   size_t points = 0;
 };
 
+// The memory at a cohort boundary before the recent part of the window, as
+// the cohorts tell it (see cohorts.h).
+struct SinceBoundary {
+  double live_then = 0;  // live bytes at the boundary
+  double kept = 0;       // of those, live at the end
+  OldMemory old;
+};
+// The whole window's rise compares the means of its first and last thirds:
+// many points, so no one moment's scatter makes it alone. The recent rise is
+// measured exactly from the boundary to the end when there is one, else
+// between the means of the last two thirds.
+Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
+                        double bytes_per_sample);
+
 enum class Verdict { kGrowing, kPlateau, kFlat, kShrinking };
 const char* VerdictName(Verdict verdict);
 
@@ -84,7 +99,7 @@ struct Classification {
 };
 
 // Growing: risen over the window (z >= 2.33, one-sided 1 %), still rising
-// over its recent part (z >= 1.645, 5 %), and, where the age is known, the
+// over its recent part (z >= 2.33, 1 %), and, where the age is known, the
 // memory born before the recent part is kept (persistence >= 0.9): a leak
 // keeps what it does not free. A cache still settling replaces its old
 // entries, and a site that rose and stopped is a plateau. Shrinking: fell
@@ -92,7 +107,11 @@ struct Classification {
 //
 // False alarms: on a site whose true live bytes do not change, each z is
 // at most standard normal (exactly so in RiseSince, a bound in
-// RiseBetweenWindows), so "growing" needs an event of probability <= 1 %.
+// RiseBetweenWindows). A site that rose and then stopped (a cache that
+// filled, a one-time step) passes the whole-window test by right, so the
+// recent test alone guards it: <= 1 % per site and report, and a cache that
+// turns over must also keep its old memory (it does not). A site that never
+// rose must pass both: <= 1 %, and far less where the window bound is loose.
 Classification Classify(const Evidence& evidence);
 
 // The growth rate: Theil-Sen, and a 90 % interval from its standard error
