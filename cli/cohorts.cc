@@ -44,7 +44,10 @@ std::unordered_map<uint32_t, Cohorts> SiteCohorts(const Recording& recording, si
     last_sequence = recording.snapshots[std::min(last, recording.snapshots.size() - 1)].sequence();
   }
   std::unordered_map<uint32_t, Cohorts> result;
-  for (auto& [id, accumulator] : sites) {
+  for (auto& entry : sites) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const uint32_t id = entry.first;
+    SiteAccumulator& accumulator = entry.second;
     while (accumulator.at_closing.size() < cohort_count &&
            ClosingSnapshot(accumulator.at_closing.size()) <= last_sequence) {
       accumulator.at_closing.push_back(accumulator.allocated);

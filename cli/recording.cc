@@ -147,6 +147,13 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
                      ": upgrade heapdrift";
     return result;
   }
+  if (recording->header.cohorts() > kMaxCohorts) {
+    result.status = ReadStatus::kCorrupt;
+    result.message = path + " is corrupt: its header claims " +
+                     std::to_string(recording->header.cohorts()) + " cohorts (at most " +
+                     std::to_string(kMaxCohorts) + ")";
+    return result;
+  }
   for (;;) {
     next = cursor.Read(&record, &size);
     if (next == Next::kEnd) break;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cohorts.h"
 #include "recording.h"
 #include "site_series.h"
 #include "trend.h"
@@ -16,8 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ParseRecording(std::string(reinterpret_cast<const char*>(data), size), "input", &recording);
   if (result.status != ReadStatus::kOk) return 0;
   SiteSeries series = SampleSiteSeries(recording, 32);
-  for (const auto& live : series.live) {
-    Classify(ComputeTrend(series.seconds, live), 1.0, 1.0, live.size());
+  VerdictMoments moments = ChooseVerdictMoments(recording, series.snapshot_index);
+  auto ages = MeasureAgeAtMoments(recording, moments);
+  for (size_t entry = 0; entry < series.live.size(); ++entry) {
+    const AgeAtMoments& age = ages[series.stack_ids[entry]];
+    SinceBoundary boundary{age.live_at_recent_from, age.kept_from_recent_from, OldMemory{}};
+    Classify(GatherEvidence(series.live[entry], moments.has_recent ? &boundary : nullptr, 1.0));
+    EstimateRate(series.seconds, series.live[entry], 1.0);
   }
   StateAt(recording, 1.0);
   return 0;

@@ -11,6 +11,7 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
   -I"$source_root/cli" -I"$generated" \
   "$source_root/tests/fuzz/recording_fuzzer.cc" \
   "$source_root/cli/recording.cc" "$source_root/cli/site_series.cc" "$source_root/cli/trend.cc" \
+  "$source_root/cli/cohorts.cc" \
   "$generated/heapdrift.pb.cc" \
   -lprotobuf -o "$out/recording_fuzzer"
 cp -n "$source_root"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
