@@ -1,6 +1,7 @@
 // `heapdrift report` on the incident, end to end: the session leak ranks
 // first with its file:line, the plateau cache and the churn buffers are not
-// reported as growing, and the growth rate is within 25 % of the truth. Also
+// reported as growing, and the growth rate is as near the truth as its
+// interval says. Also
 // a hoard (expired sessions kept in a global map) is a leak like any other,
 // and growth spread over many small sites is summed by the caller they share.
 #include <gtest/gtest.h>
@@ -51,8 +52,13 @@ TEST_F(SessionLeakReport, TheLeakRanksFirstAtItsTrueRate) {
   EXPECT_GT(first["confidence"].get<double>(), 0.95);
   EXPECT_GT(first["live_bytes"].get<int64_t>(), 0);
   double rate = first["growth_bytes_per_sec"].get<double>();
-  EXPECT_LT(std::fabs(rate - true_rate_) / true_rate_, 0.25)
-      << "estimated " << rate << " B/s, true " << true_rate_ << " B/s";
+  // The truth lies within twice the 90 % interval's half-width (3.3 standard
+  // errors of sampling: missed with probability ~0.1 %; the interval is
+  // ~+-17 % after 19 s, trend.h) and within 50 % in any case.
+  double low = first["growth_interval"][0], high = first["growth_interval"][1];
+  EXPECT_LT(std::fabs(rate - true_rate_), high - low)
+      << "estimated " << rate << " B/s in [" << low << ", " << high << "], true " << true_rate_;
+  EXPECT_LT(std::fabs(rate - true_rate_) / true_rate_, 0.5);
   ASSERT_FALSE(first["stack"].empty());
   EXPECT_EQ(first["stack"][0]["function"], first["function"]);
   // What became of its old memory: it keeps what it keeps.
@@ -60,7 +66,6 @@ TEST_F(SessionLeakReport, TheLeakRanksFirstAtItsTrueRate) {
   EXPECT_GT(old["kept_share"].get<double>(), 0.05) << first;
   EXPECT_GT(old["persistence"].get<double>(), 0.9) << first;
   // A 90 % interval that says something: above zero, narrower than +-50 %.
-  double low = first["growth_interval"][0], high = first["growth_interval"][1];
   EXPECT_GT(low, 0);
   EXPECT_LT(high - low, rate);
   // Only the leak grows: nothing from the cache or the request buffers.
