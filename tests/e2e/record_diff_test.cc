@@ -34,8 +34,11 @@ TEST(Record, ReceivesAStreamedRecordingAndShowsTheLeakLive) {
   struct stat info {};
   ASSERT_EQ(stat(socket.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u) << "the socket must be owner-only";
+  // A faster leak than the default (40 % of sessions), so that it stands out
+  // within the run: this is about the stream, not about sensitivity.
   ProcessResult agent =
-      RunUnderAgent({std::string(kExamplesDir) + "/session_leak", "--duration-sec", "9"},
+      RunUnderAgent({std::string(kExamplesDir) + "/session_leak", "--duration-sec", "9",
+                     "--cart-percent", "40"},
                     "unix:" + socket, {{"HEAPDRIFT_INTERVAL_MS", "250"}});
   listening.join();
   EXPECT_EQ(agent.exit_code, 0) << agent.err;
@@ -95,13 +98,14 @@ TEST(Record, RefusesASocketInUseAndBadArguments) {
   first.join();
 }
 
-// Exact mode, so the comparison is free of sampling noise.
+// Exact mode, so the comparison is free of sampling noise; a 4 MiB cache,
+// full before the diff's first moment.
 TEST(Diff, NamesTheLeakAsTheLargestChange) {
   TempDir dir;
   ProcessResult run = RunProcess({kCliPath, "run", "--sample-bytes", "1", "--interval-ms", "250", "-o",
                                   dir.File("leak.rec"), "--",
                                   std::string(kExamplesDir) + "/session_leak", "--duration-sec",
-                                  "5"});
+                                  "5", "--cache-mib", "4"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   ProcessResult diff =
       RunProcess({kCliPath, "diff", dir.File("leak.rec"), "--from", "2", "--to", "4.5", "--json"});
