@@ -57,12 +57,12 @@ struct Judging {
 };
 
 void Judge(const Judging& judging, const AgeAtMoments& age, SiteReport* site) {
-  // The sampling noise and the scatter of the object count (trend.h).
   double object_size = site->live_objects > 0 ? site->live_bytes / site->live_objects : 0;
-  double bytes_per_sample = judging.interval + object_size;
+  double bytes_per_sample = SamplingVariancePerByte(judging.interval, object_size);
   SinceBoundary boundary = AtBoundary(judging.recording, judging.moments, age);
   site->evidence = GatherEvidence(site->series, judging.moments.has_recent ? &boundary : nullptr,
-                                  bytes_per_sample);
+                                  bytes_per_sample,
+                                  BytesPerSampledObject(judging.interval, object_size));
   site->classification = Classify(site->evidence);
   site->rate = EstimateRate(judging.series.seconds, site->series, bytes_per_sample);
   site->growth_bytes_per_sec = site->rate.bytes_per_sec;

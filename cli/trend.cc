@@ -30,6 +30,18 @@ double Mean(const std::vector<double>& values, size_t begin, size_t end) {
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
+double BytesPerSampledObject(double interval, double object_size) {
+  if (object_size <= 0) return interval;
+  double p = -std::expm1(-object_size / interval);
+  return p > 0 ? object_size / p : interval;
+}
+
+double SamplingVariancePerByte(double interval, double object_size) {
+  if (object_size <= 0) return interval;
+  double p = -std::expm1(-object_size / interval);
+  return p > 0 ? object_size * (1 - p) / p : interval;
+}
+
 double TheilSenSlope(const std::vector<double>& seconds, const std::vector<double>& values,
                      size_t first) {
   std::vector<double> slopes;
@@ -63,10 +75,11 @@ Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_
 }
 
 Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
-                        double bytes_per_sample) {
+                        double bytes_per_sample, double bytes_per_object) {
   Evidence evidence;
   const size_t n = series.size();
   evidence.points = n;
+  evidence.bytes_per_object = bytes_per_object;
   if (n == 0) return evidence;
   evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample);
   if (boundary != nullptr) {
@@ -106,7 +119,10 @@ Classification Classify(const Evidence& evidence) {
   }
   if (evidence.whole.z < kRose || evidence.whole.bytes <= 0) return result;
   bool still_rising = evidence.recent.z >= kStillRising && evidence.recent.bytes > 0;
-  bool replaces_old = evidence.old.live_at_check > 0 && evidence.old.persistence() < kKept;
+  constexpr double kEnoughObjects = 10;
+  bool replaces_old = evidence.old.live_at_check > 0 &&
+                      evidence.old.live_at_check >= kEnoughObjects * evidence.bytes_per_object &&
+                      evidence.old.persistence() < kKept;
   if (!still_rising || replaces_old) {
     result.verdict = Verdict::kPlateau;
     return result;

@@ -10,10 +10,11 @@
 // Each test here compares the live bytes at two moments against the noise
 // sampling can make between them, which holds whatever the autocorrelation:
 //
-//   An estimate of B live bytes is a sum of samples of weight ~R (the
-//   sampling interval), and Poisson sampling makes its variance ~R * B; the
-//   count of live objects of size s itself scatters like a Poisson count
-//   (variance s * B), so bytes_per_sample = R + s. Between moments a and b,
+//   An estimate of B live bytes in objects of size s is a sum of samples:
+//   each object is sampled with probability p = 1 - exp(-s/R) and weighs
+//   s/p (R the sampling interval), so the estimate's variance is
+//   B * s (1 - p) / p: ~R * B for objects much smaller than R, ~0 for objects
+//   much larger (SamplingVariancePerByte). Between moments a and b,
 //   L(b) - L(a) = Born - Died, where Born is what was born after a and is
 //   live at b, Died what was live at a and died by b: disjoint sets of
 //   allocations, sampled independently, so Var(L(b) - L(a)) = R (Born + Died).
@@ -34,6 +35,12 @@ namespace heapdrift::cli {
 
 // Standard normal cumulative distribution.
 double NormalCdf(double z);
+
+// s (1 - p) / p with p = 1 - exp(-s / R): the variance that sampling adds per
+// live byte, for objects of size `object_size` at interval R.
+double SamplingVariancePerByte(double interval, double object_size);
+// s / p: the bytes one sampled object of that size stands for.
+double BytesPerSampledObject(double interval, double object_size);
 
 // Theil-Sen: the median of the slopes between all pairs of points, robust to
 // outliers such as a teardown at exit.
@@ -72,6 +79,10 @@ struct Evidence {
   Rise recent;      // over the last third (or more) of the window
   OldMemory old;    // born before the recent part began
   size_t points = 0;
+  // What one sampled object stands for: s / p (SamplingVariancePerByte).
+  // Persistence over fewer than ten of them says nothing: a vector's array
+  // that grows by reallocation is one object, and dies at each move.
+  double bytes_per_object = 0;
 };
 
 // The memory at a cohort boundary before the recent part of the window, as
@@ -86,7 +97,7 @@ struct SinceBoundary {
 // measured exactly from the boundary to the end when there is one, else
 // between the means of the last two thirds.
 Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
-                        double bytes_per_sample);
+                        double bytes_per_sample, double bytes_per_object);
 
 enum class Verdict { kGrowing, kPlateau, kFlat, kShrinking };
 const char* VerdictName(Verdict verdict);
@@ -100,8 +111,8 @@ struct Classification {
 
 // Growing: risen over the window (z >= 2.33, one-sided 1 %), still rising
 // over its recent part (z >= 2.33, 1 %), and, where the age is known, the
-// memory born before the recent part is kept (persistence >= 0.9): a leak
-// keeps what it does not free. A cache still settling replaces its old
+// memory born before the recent part is kept (persistence >= 0.9, judged
+// when it is ten sampled objects or more): a leak keeps what it does not free. A cache still settling replaces its old
 // entries, and a site that rose and stopped is a plateau. Shrinking: fell
 // over the window at z <= -2.33.
 //
@@ -115,9 +126,10 @@ struct Classification {
 Classification Classify(const Evidence& evidence);
 
 // The growth rate: Theil-Sen, and a 90 % interval from its standard error
-//   SE^2 = (6/5) R max(slope, 0) / H  +  s^2 / Sxx
+//   SE^2 = (6/5) V max(slope, 0) / H  +  s^2 / Sxx
 // The first term is the leak's own sampling: the leaked bytes seen by time t
-// are a compound Poisson process of variance rate R * slope, and an OLS
+// are a compound Poisson process of variance rate V * slope (V the sampling
+// variance per byte), and an OLS
 // slope over a span H of such a process has variance 6 v / (5 H). The second
 // is the scatter s^2 of the points around the line over Sxx = sum (t - mean)^2,
 // which covers the rest (objects that come and go) and, counting the leak's

@@ -20,7 +20,7 @@ constexpr double kNever = std::numeric_limits<double>::infinity();
 constexpr double kSampleBytes = 64 * 1024;  // the agent's default interval
 
 struct Block {
-  double born, died, weight;
+  double born, died, weight, size;
 };
 
 // One call site's sampled blocks over a recording of `seconds` seconds.
@@ -66,22 +66,29 @@ class Site {
   }
 
   const std::vector<Block>& blocks() const { return blocks_; }
-  // As the report reckons it: the interval plus the largest object size.
-  double bytes_per_sample() const { return kSampleBytes + largest_; }
+  // As the report reckons it, from the mean size of what is live at `t`.
+  double object_size(double t) const {
+    double bytes = 0, objects = 0;
+    for (const Block& block : blocks_) {
+      if (block.born <= t && block.died > t) {
+        bytes += block.weight;
+        objects += block.weight / block.size;
+      }
+    }
+    return objects > 0 ? bytes / objects : 0;
+  }
 
  private:
   double Exponential(double mean) { return std::exponential_distribution<double>(1 / mean)(random_); }
   void Sample(double born, double died, double size) {
-    largest_ = std::max(largest_, size);
     double p = 1 - std::exp(-size / kSampleBytes);
     if (std::uniform_real_distribution<double>(0, 1)(random_) < p) {
-      blocks_.push_back({born, died, size / p});
+      blocks_.push_back({born, died, size / p, size});
     }
   }
 
   std::mt19937_64 random_;
   double horizon_;
-  double largest_ = 0;
   std::vector<Block> blocks_;
 };
 
@@ -123,9 +130,11 @@ Outcome Judge(const Site& site, int seconds) {
                       OldMemory{boundary, AllocatedBefore(site, boundary), check,
                                 LiveAt(site, check, boundary), LiveAt(site, end, boundary)}};
   Outcome outcome;
-  outcome.evidence = GatherEvidence(live, boundary > 0 ? &since : nullptr, site.bytes_per_sample());
+  double bytes_per_sample = SamplingVariancePerByte(kSampleBytes, site.object_size(end));
+  outcome.evidence = GatherEvidence(live, boundary > 0 ? &since : nullptr, bytes_per_sample,
+                                    BytesPerSampledObject(kSampleBytes, site.object_size(end)));
   outcome.classification = Classify(outcome.evidence);
-  outcome.rate = EstimateRate(times, live, site.bytes_per_sample());
+  outcome.rate = EstimateRate(times, live, bytes_per_sample);
   return outcome;
 }
 
@@ -267,7 +276,12 @@ TEST(GrowthVerdict, OldMemoryThatDiesMakesAPlateauEvenIfTheTotalRose) {
   evidence.points = 20;
   evidence.whole = evidence.recent = Rise{1e7, 10};
   evidence.old = OldMemory{8, 5e7, 14, 2e7, 4e6};  // 80 % of it died in 6 s
+  evidence.bytes_per_object = kSampleBytes;
   EXPECT_EQ(Classify(evidence).verdict, Verdict::kPlateau);
+  // Unless it is a few objects: an array that grows by reallocation moved.
+  evidence.bytes_per_object = 4e6;
+  EXPECT_EQ(Classify(evidence).verdict, Verdict::kGrowing);
+  evidence.bytes_per_object = kSampleBytes;
   evidence.old.live_at_end = 2e7;  // kept all it had
   EXPECT_EQ(Classify(evidence).verdict, Verdict::kGrowing);
   EXPECT_GT(Classify(evidence).confidence, 0.99);
@@ -298,6 +312,15 @@ TEST(Rate, TheilSenIgnoresAnOutlier) {
   }
   values.back() = 0;  // a teardown
   EXPECT_NEAR(TheilSenSlope(seconds, values), 500, 1e-9);
+}
+
+TEST(Rises, SamplingNoiseFadesForObjectsLargerThanTheInterval) {
+  EXPECT_NEAR(SamplingVariancePerByte(kSampleBytes, 16), kSampleBytes, 20);
+  EXPECT_NEAR(SamplingVariancePerByte(kSampleBytes, kSampleBytes), kSampleBytes * 0.582, 100);
+  EXPECT_LT(SamplingVariancePerByte(kSampleBytes, 2e6), 1e-6);
+  EXPECT_EQ(SamplingVariancePerByte(kSampleBytes, 0), kSampleBytes);
+  // Exact mode: no sampling noise.
+  EXPECT_LT(SamplingVariancePerByte(1, 24), 1e-9);
 }
 
 TEST(Rate, NormalCdf) {
