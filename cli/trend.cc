@@ -60,18 +60,33 @@ double TheilSenSlope(const std::vector<double>& seconds, const std::vector<doubl
   return (lower + upper) / 2;
 }
 
-Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample) {
+Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample,
+               double floor_variance) {
   kept = std::clamp(kept, 0.0, std::min(live_then, live_now));
   double born = live_now - kept;
   double died = live_then - kept;
-  return Judged(live_now - live_then, bytes_per_sample * (born + died));
+  return Judged(live_now - live_then,
+                std::max(bytes_per_sample * (born + died), floor_variance));
 }
 
 Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_t a_end,
-                        size_t b_begin, size_t b_end, double bytes_per_sample) {
+                        size_t b_begin, size_t b_end, double bytes_per_sample,
+                        double floor_variance) {
   double a = Mean(values, a_begin, a_end);
   double b = Mean(values, b_begin, b_end);
-  return Judged(b - a, bytes_per_sample * (std::max(a, 0.0) + std::max(b, 0.0)));
+  return Judged(b - a, std::max(bytes_per_sample * (std::max(a, 0.0) + std::max(b, 0.0)),
+                                floor_variance));
+}
+
+double PointScatter(const std::vector<double>& values) {
+  const size_t n = values.size();
+  if (n < 3) return 0;
+  std::vector<double> steps;
+  for (size_t i = 1; i < n; ++i) steps.push_back(values[i] - values[i - 1]);
+  double mean = Mean(steps, 0, steps.size());
+  double sum = 0;
+  for (double step : steps) sum += (step - mean) * (step - mean);
+  return sum / static_cast<double>(steps.size() - 1) / 2;
 }
 
 Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
@@ -81,13 +96,15 @@ Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* 
   evidence.points = n;
   evidence.bytes_per_object = bytes_per_object;
   if (n == 0) return evidence;
-  evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample);
+  double floor = 2 * PointScatter(series);
+  evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample, floor);
   if (boundary != nullptr) {
     evidence.recent = RiseSince(boundary->live_then, series.back(), boundary->kept,
-                                bytes_per_sample);
+                                bytes_per_sample, floor);
     evidence.old = boundary->old;
   } else {
-    evidence.recent = RiseBetweenWindows(series, n / 3, n - n / 3, n - n / 3, n, bytes_per_sample);
+    evidence.recent =
+        RiseBetweenWindows(series, n / 3, n - n / 3, n - n / 3, n, bytes_per_sample, floor);
   }
   return evidence;
 }

@@ -54,10 +54,23 @@ struct Rise {
   double z = 0;
 };
 // `kept`: the bytes live at `then` that are still live `now` (cohorts).
-Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample);
+// `floor_variance`: the least variance granted to the rise (the program's
+// own scatter, PointScatter).
+Rise RiseSince(double live_then, double live_now, double kept, double bytes_per_sample,
+               double floor_variance = 0);
 // Mean of values[b_begin, b_end) minus mean of values[a_begin, a_end).
 Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_t a_end,
-                        size_t b_begin, size_t b_end, double bytes_per_sample);
+                        size_t b_begin, size_t b_end, double bytes_per_sample,
+                        double floor_variance = 0);
+
+// The scatter of one point that is not sampling's: the program's own live
+// bytes wander too (a sweeper running late, a burst of requests), which
+// matters most in exact mode, where sampling adds nothing. Estimated as half
+// the variance of successive steps (centred, so a steady trend adds
+// nothing): for points with independent scatter of variance d^2 around a
+// trend, each step has variance 2 d^2. Each rise is granted at least twice
+// this (two moments, each scattering).
+double PointScatter(const std::vector<double>& values);
 
 // What became of the memory a site allocated before `born_before` seconds.
 struct OldMemory {

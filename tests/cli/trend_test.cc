@@ -264,6 +264,38 @@ TEST(GrowthVerdict, ShrinkingIsNotGrowth) {
   EXPECT_GE(tally.shrinking, kSeeds - kMostMisses);
 }
 
+TEST(GrowthVerdict, InExactModeTheProgramsOwnScatterIsTheNoise) {
+  // No sampling noise (bytes_per_sample 0): a level that wanders by 200 KB
+  // around 3 MB is not growth, a 100 KB/s leak under the same scatter is.
+  // Growth is claimed against twice the points' scatter (PointScatter), so
+  // the flat series reaches z >= 2.33 with probability < 1e-6 per seed.
+  int flat_growing = 0, leak_growing = 0;
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    std::mt19937_64 random(seed);
+    std::normal_distribution<double> scatter(0, 2e5);
+    std::vector<double> flat, leak;
+    for (int t = 0; t < 40; ++t) {
+      flat.push_back(3e6 + scatter(random));
+      leak.push_back(3e6 + 1e5 * t + scatter(random));
+    }
+    flat_growing += Classify(GatherEvidence(flat, nullptr, 0, 1)).verdict == Verdict::kGrowing;
+    leak_growing += Classify(GatherEvidence(leak, nullptr, 0, 1)).verdict == Verdict::kGrowing;
+  }
+  EXPECT_EQ(flat_growing, 0);
+  EXPECT_EQ(leak_growing, kSeeds);
+}
+
+TEST(Rises, PointScatterIgnoresASteadyTrend) {
+  std::vector<double> line, zigzag;
+  for (int t = 0; t < 20; ++t) {
+    line.push_back(1000.0 * t);
+    zigzag.push_back(1000.0 * t + (t % 2 == 0 ? 100 : -100));
+  }
+  EXPECT_NEAR(PointScatter(line), 0, 1e-6);
+  // Steps alternate +-200 around the trend: variance ~ 200^2, halved.
+  EXPECT_NEAR(PointScatter(zigzag), 200.0 * 200 / 2, 0.1 * 200 * 200);
+}
+
 TEST(GrowthVerdict, TooFewPointsSayNothing) {
   Evidence evidence;
   evidence.points = 4;
