@@ -7,14 +7,15 @@
 #include "leak_scan.h"
 #include "module_registry.h"
 #include "process_memory.h"
+#include "recording_format.h"
 #include "proto_writer.h"
 #include "site_totals.h"
 #include "stack_table.h"
 
 namespace heapdrift::agent {
 
-inline constexpr uint32_t kFormatVersion = 1;
-inline constexpr char kRecordingMagic[] = "heapdrift-recording";
+using format::kFormatVersion;
+using format::kRecordingMagic;
 
 struct HeaderInfo {
   uint32_t pid;

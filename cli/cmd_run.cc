@@ -80,9 +80,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     *exit_code = result.exit_code;
     // The agent said why on stderr, if it could; the exit code must say it too.
     std::error_code size_error;
-    Recording recording;
-    if (ReadRecording(output, &recording).status == ReadStatus::kOk) {
-      std::vector<TreeMember> later = FindLaterRecordings(output, recording.header);
+    proto::Header header;
+    if (ReadRecordingHeader(output, &header)) {
+      std::vector<TreeMember> later = FindLaterRecordings(output, header);
       if (!later.empty()) {
         std::fprintf(stderr,
                      "heapdrift: recorded %zu processes, to %s and, beside it, %s.<pid>; "

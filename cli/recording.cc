@@ -9,7 +9,6 @@
 namespace heapdrift::cli {
 namespace {
 
-constexpr char kMagic[] = "heapdrift-recording";
 // A snapshot is at most a few tens of MB; anything claiming more is corrupt.
 constexpr uint32_t kMaxRecordBytes = 1u << 30;
 
@@ -133,7 +132,7 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
   size_t size = 0;
   Next next = cursor.Read(&record, &size);
   if (next != Next::kRecord || !recording->header.ParseFromArray(record, static_cast<int>(size)) ||
-      recording->header.magic() != kMagic) {
+      recording->header.magic() != format::kRecordingMagic) {
     result.status = ReadStatus::kNotRecording;
     result.message = path + " is not a heapdrift recording" +
                      (data.empty() ? " (empty file)" : "");

@@ -11,13 +11,12 @@
 #include <vector>
 
 #include "heapdrift.pb.h"
+#include "recording_format.h"
 
 namespace heapdrift::cli {
 
-inline constexpr uint32_t kSupportedFormatVersion = 1;
-// Cohort k closes at snapshot 2^k - 1 of a 64-bit sequence: more than 64
-// cohorts in a header is corruption.
-inline constexpr uint32_t kMaxCohorts = 64;
+inline constexpr uint32_t kSupportedFormatVersion = format::kFormatVersion;
+using format::kMaxCohorts;
 
 struct Recording {
   proto::Header header;

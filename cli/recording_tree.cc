@@ -51,7 +51,9 @@ bool IsCandidateName(std::string_view name, std::string_view first_name, std::st
   return false;
 }
 
-bool ReadHeader(const std::filesystem::path& path, proto::Header* header) {
+}  // namespace
+
+bool ReadRecordingHeader(const std::filesystem::path& path, proto::Header* header) {
   std::ifstream file(path, std::ios::binary);
   std::string data(64 * 1024, '\0');
   file.read(data.data(), static_cast<std::streamsize>(data.size()));
@@ -60,8 +62,10 @@ bool ReadHeader(const std::filesystem::path& path, proto::Header* header) {
   int prefix = ParseRecordPrefix(data.data(), data.size(), &length);
   return prefix > 0 && length <= data.size() - static_cast<size_t>(prefix) &&
          header->ParseFromArray(data.data() + prefix, static_cast<int>(length)) &&
-         header->magic() == "heapdrift-recording";
+         header->magic() == format::kRecordingMagic;
 }
+
+namespace {
 
 // Started no earlier than the first process: a file left by an earlier tree
 // whose first process had the same pid is not this tree's.
@@ -90,7 +94,7 @@ std::vector<TreeMember> FindLaterRecordings(const std::string& first_path,
     if (name == first_name || !IsCandidateName(name, first_name, pid)) continue;
     TreeMember member;
     member.path = path.has_parent_path() ? (directory / name).string() : name;
-    if (!it->is_regular_file(error) || !ReadHeader(it->path(), &member.header)) continue;
+    if (!it->is_regular_file(error) || !ReadRecordingHeader(it->path(), &member.header)) continue;
     if (member.header.root_pid() != first.pid() || !StartedAfter(member.header, first)) continue;
     members.push_back(std::move(member));
   }

@@ -6,6 +6,7 @@
 // script) is where a user looks first; the program's is beside it.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct TreeMember {
 // first process of a tree. Reads only the headers.
 std::vector<TreeMember> FindLaterRecordings(const std::string& first_path,
                                             const proto::Header& first);
+
+// Reads only the header of the recording at `path` (its first 64 KiB);
+// false if it is not a recording.
+bool ReadRecordingHeader(const std::filesystem::path& path, proto::Header* header);
 
 // The recording's process in a line: "pid 42 (./server --port 80)".
 std::string DescribeProcess(const proto::Header& header);

@@ -183,7 +183,7 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
     if (!connection.header_seen) {
       if (prefix < 0 ||
           !connection.recording.header.ParseFromArray(payload, static_cast<int>(length)) ||
-          connection.recording.header.magic() != "heapdrift-recording") {
+          connection.recording.header.magic() != format::kRecordingMagic) {
         connection.broken = true;  // not an agent: drop it
         break;
       }

@@ -1,0 +1,19 @@
+// The recording format's constants, written once for the agent's hand-made
+// encoder (agent/snapshot_encoder.cc) and every reader (cli/recording.cc,
+// the stream receiver, the tree finder). Header only: the agent includes it
+// without linking anything of proto/.
+#pragma once
+
+#include <cstdint>
+
+namespace heapdrift::format {
+
+inline constexpr char kRecordingMagic[] = "heapdrift-recording";
+// Bumped when a reader of the old version would misread a new recording;
+// new fields alone do not bump it (older readers skip them).
+inline constexpr uint32_t kFormatVersion = 1;
+// Cohort k closes at snapshot 2^k - 1 of a 64-bit sequence: more than 64
+// cohorts in a header is corruption.
+inline constexpr uint32_t kMaxCohorts = 64;
+
+}  // namespace heapdrift::format
