@@ -53,6 +53,14 @@ struct AgeAtMoments {
   double kept_from_recent_from = 0;   // of those, still live at the end
   double allocated_before_recent = 0;
   double born_before_recent_live_at_check = 0;
+
+  AgeAtMoments& operator+=(const AgeAtMoments& other) {
+    live_at_recent_from += other.live_at_recent_from;
+    kept_from_recent_from += other.kept_from_recent_from;
+    allocated_before_recent += other.allocated_before_recent;
+    born_before_recent_live_at_check += other.born_before_recent_live_at_check;
+    return *this;
+  }
 };
 std::unordered_map<uint32_t, AgeAtMoments> MeasureAgeAtMoments(const Recording& recording,
                                                                const VerdictMoments& moments);

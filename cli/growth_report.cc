@@ -27,13 +27,6 @@ struct Group {
   size_t largest_member_frame = 0;  // the frame the group is named by
 };
 
-void AddAge(const AgeAtMoments& stack, AgeAtMoments* site) {
-  site->live_at_recent_from += stack.live_at_recent_from;
-  site->kept_from_recent_from += stack.kept_from_recent_from;
-  site->allocated_before_recent += stack.allocated_before_recent;
-  site->born_before_recent_live_at_check += stack.born_before_recent_live_at_check;
-}
-
 // The cohort boundary's side of a site's evidence.
 SinceBoundary AtBoundary(const Recording& recording, const VerdictMoments& moments,
                          const AgeAtMoments& age) {
@@ -97,7 +90,7 @@ std::vector<SiteReport> JudgeGroups(const Judging& judging, const GroupBy& group
     ++merged.stack_count;
     group.call_sites.insert(resolved.site_key);
     if (auto age = judging.ages.find(series.stack_ids[entry]); age != judging.ages.end()) {
-      AddAge(age->second, &group.age);
+      group.age += age->second;
     }
     if (live.back() > group.largest_member_live) {
       group.largest_member_live = live.back();
