@@ -8,7 +8,7 @@ out=$build_root/fuzz
 mkdir -p "$out/corpus"
 generated=$(dirname "$(find "$build_root/proto" -name heapdrift.pb.cc | head -n 1)")
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-  -I"$source_root/cli" -I"$generated" \
+  -I"$source_root/cli" -I"$source_root/proto" -I"$generated" \
   "$source_root/tests/fuzz/recording_fuzzer.cc" \
   "$source_root/cli/recording.cc" "$source_root/cli/site_series.cc" "$source_root/cli/trend.cc" \
   "$source_root/cli/cohorts.cc" \
