@@ -127,7 +127,7 @@ Classification Classify(const Evidence& evidence) {
   constexpr size_t kMinPoints = 5;
   constexpr double kRose = 2.326;          // one-sided 1 %
   constexpr double kStillRising = 2.326;   // one-sided 1 %
-  constexpr double kKept = 0.9;
+  constexpr double kKept = 0.5;
   Classification result;
   if (evidence.points < kMinPoints) return result;
   if (evidence.whole.z <= -kRose) {

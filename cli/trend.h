@@ -124,7 +124,7 @@ struct Classification {
 
 // Growing: risen over the window (z >= 2.33, one-sided 1 %), still rising
 // over its recent part (z >= 2.33, 1 %), and, where the age is known, the
-// memory born before the recent part is kept (persistence >= 0.9, judged
+// memory born before the recent part is kept (persistence >= 0.5, judged
 // when it is ten sampled objects or more): a leak keeps what it does not free. A cache still settling replaces its old
 // entries, and a site that rose and stopped is a plateau. Shrinking: fell
 // over the window at z <= -2.33.
