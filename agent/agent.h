@@ -18,6 +18,7 @@ enum class AgentState : uint32_t {
   kStarting = 0,  // before the constructor finished: pass everything through
   kActive = 1,
   kOff = 2,       // disabled for good (bad settings, sink failed, forked child)
+  kDormant = 3,   // interposing, recording nothing, until woken (control_channel.h)
 };
 
 struct AgentCounters {
@@ -51,6 +52,10 @@ struct Agent {
   // Snapshots written so far: samples are born in the cohort of this epoch
   // (cohorts.h). Written by the collector, read on the sampled path.
   std::atomic<uint32_t> epoch{0};
+  // The recording in progress, counted from 0; a dormant agent starts a new
+  // one at each wake. Blocks and events carry its low 16 bits, so that a
+  // free of a block sampled for an earlier recording never reaches this one.
+  std::atomic<uint32_t> session{0};
 
   bool active() const { return state.load(std::memory_order_acquire) == AgentState::kActive; }
 };

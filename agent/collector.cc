@@ -1,15 +1,19 @@
 #include "collector.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "agent.h"
+#include "control_protocol.h"
 #include "page_arena.h"
 #include "leak_scan.h"
 #include "raw_log.h"
@@ -77,14 +81,15 @@ bool Collector::WriteHeader(const Options& options) {
                     options.interval_ms,
                     options.forked,
                     options.root_pid,
-                    options.process.start_ticks};
+                    options.process.start_ticks,
+                    options.attached};
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   EncodeHeader(writer, header);
   return writer.ok() && sink_.Write(buffer_.data(), buffer_.size());
 }
 
-bool Collector::Start(const Options& options) {
+bool Collector::Prepare(const Options& options) {
   ssize_t length = readlink("/proc/self/exe", executable_, sizeof(executable_) - 1);
   executable_[length > 0 ? length : 0] = '\0';
   if (!totals_.Init(static_cast<uint32_t>(options.max_stacks)) ||
@@ -93,14 +98,24 @@ bool Collector::Start(const Options& options) {
     return false;
   }
   allocator_is_glibc_ = RealAllocatorIsGlibc();
-  leak_scan_ = options.leak_scan;
   max_stacks_ = static_cast<uint32_t>(options.max_stacks);
-  if (!sink_.Open(options.output, options.role, options.process)) return false;
+  return true;
+}
+
+bool Collector::BeginRecording(const Options& options) {
+  leak_scan_ = options.leak_scan;
   if (!WriteHeader(options)) return false;
   interval_ns_ = options.interval_ms * 1'000'000ULL;
   uint64_t now = MonotonicNowNs();
   next_snapshot_ns_ = now + interval_ns_;
   last_adapt_ns_ = last_drain_ns_ = now;
+  return true;
+}
+
+bool Collector::Start(const Options& options) {
+  if (!Prepare(options)) return false;
+  if (!sink_.Open(options.output, options.role, options.process)) return false;
+  if (!BeginRecording(options)) return false;
 
   // The thread must never take a signal meant for the host.
   sigset_t all, previous;
@@ -120,23 +135,86 @@ bool Collector::Start(const Options& options) {
   return true;
 }
 
+bool Collector::BeginSession(const Options& options, int connection) {
+  pthread_mutex_lock(&mutex_);
+  // A new recording: everything it reports is counted from now. Events and
+  // spills left from the last one are the last one's (Drain skips events of
+  // other sessions; spills are dropped here).
+  FoldSpills(false);
+  totals_.Reset();
+  g_agent.modules.ResendAll();
+  stacks_emitted_ = 0;
+  sequence_ = 0;
+  g_agent.epoch.store(0, std::memory_order_relaxed);
+  AgentCounters& counters = g_agent.counters;
+  for (std::atomic<uint64_t>* counter :
+       {&counters.samples, &counters.dropped_ring_full, &counters.dropped_no_ring,
+        &counters.dropped_live_table_full, &counters.dropped_stack_table_full,
+        &counters.frees_spilled, &counters.allocations_spilled, &counters.stacks_truncated}) {
+    counter->store(0, std::memory_order_relaxed);
+  }
+  attempts_at_last_drain_ = attempts_at_last_adapt_ = 0;
+  g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
+  // Quiet: a session's failures are its peer's to report, never the host's.
+  bool opened = options.streams_to_socket()
+                    ? sink_.Open(options.output, options.role, options.process, Sink::kQuiet)
+                    : sink_.Adopt(connection);
+  finished_ = !(opened && BeginRecording(options));
+  if (finished_) sink_.Close();
+  pthread_mutex_unlock(&mutex_);
+  return !finished_;
+}
+
+void Collector::RunSession(int control) {
+  Run(control);
+  g_agent.state.store(AgentState::kDormant, std::memory_order_release);
+  pthread_mutex_lock(&mutex_);
+  if (!finished_) {
+    finished_ = true;
+    Drain();
+    WriteSnapshot(MonotonicNowNs(), true);
+  }
+  sink_.Close();
+  pthread_mutex_unlock(&mutex_);
+  // From here, frees of this recording's blocks are dropped, and the blocks
+  // leave the table so that the next recording starts from nothing.
+  uint32_t next = g_agent.session.fetch_add(1, std::memory_order_acq_rel) + 1;
+  g_agent.live.EraseOtherSessions(static_cast<uint16_t>(next));
+}
+
 void* Collector::ThreadMain(void* self) {
   tls_state.in_agent = 1;
   tls_state.bytes_until_sample = INT64_MAX;
   pthread_setname_np(pthread_self(), "heapdrift");
-  static_cast<Collector*>(self)->Run();
+  static_cast<Collector*>(self)->Run(-1);
   return nullptr;
 }
 
-void Collector::Run() {
-  uint64_t period_ns = kDrainPeriodNs;
-  for (;;) {
-    uint64_t until_snapshot = next_snapshot_ns_ - std::min(next_snapshot_ns_, MonotonicNowNs());
-    uint64_t pause_ns = std::max<uint64_t>(std::min(period_ns, until_snapshot), 1'000'000);
+bool Collector::Pause(uint64_t pause_ns, int control) {
+  if (control < 0) {
     timespec pause{static_cast<time_t>(pause_ns / 1'000'000'000),
                    static_cast<long>(pause_ns % 1'000'000'000)};
     while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
     }
+    return true;
+  }
+  pollfd waiting{control, POLLIN, 0};
+  int ready = poll(&waiting, 1, static_cast<int>((pause_ns + 999'999) / 1'000'000));
+  if (ready <= 0) return ready == 0 || errno == EINTR;
+  char command[64];
+  ssize_t got = recv(control, command, sizeof(command), MSG_DONTWAIT);
+  if (got < 0) return errno == EINTR || errno == EAGAIN;
+  // The peer's end (or its "stop"); anything else it sends is ignored.
+  return got > 0 && memmem(command, static_cast<size_t>(got), control::kStopCommand,
+                           sizeof(control::kStopCommand) - 1) == nullptr;
+}
+
+void Collector::Run(int control) {
+  uint64_t period_ns = kDrainPeriodNs;
+  for (;;) {
+    uint64_t until_snapshot = next_snapshot_ns_ - std::min(next_snapshot_ns_, MonotonicNowNs());
+    uint64_t pause_ns = std::max<uint64_t>(std::min(period_ns, until_snapshot), 1'000'000);
+    if (!Pause(pause_ns, control)) return;
     pthread_mutex_lock(&mutex_);
     if (finished_) {
       pthread_mutex_unlock(&mutex_);
@@ -151,8 +229,9 @@ void Collector::Run() {
       next_snapshot_ns_ += interval_ns_;
       if (next_snapshot_ns_ <= now) next_snapshot_ns_ = now + interval_ns_;
       if (!WriteSnapshot(now, false)) {
-        // The sink said why, once. Stop sampling so the host pays nothing more.
-        g_agent.state.store(AgentState::kOff, std::memory_order_release);
+        // The sink said why, once (a session's peer tells its own user). Stop
+        // sampling so the host pays nothing more; a session just ends.
+        if (control < 0) g_agent.state.store(AgentState::kOff, std::memory_order_release);
         finished_ = true;
       }
     }
@@ -161,11 +240,14 @@ void Collector::Run() {
 }
 
 void Collector::Drain() {
-  g_agent.rings.DrainAll([this](const SampleEvent& event) { totals_.Apply(event); });
-  FoldSpills();
+  uint16_t session = static_cast<uint16_t>(g_agent.session.load(std::memory_order_acquire));
+  g_agent.rings.DrainAll([this, session](const SampleEvent& event) {
+    if (event.session == session) totals_.Apply(event);
+  });
+  FoldSpills(true);
 }
 
-void Collector::FoldSpills() {
+void Collector::FoldSpills(bool apply) {
   if (!g_agent.counters.spill_pending.exchange(false, std::memory_order_acq_rel)) return;
   uint32_t count = g_agent.stacks.id_count();
   for (uint32_t id = 0; id < count; ++id) {
@@ -173,15 +255,15 @@ void Collector::FoldSpills() {
     if (record == nullptr) continue;
     double objects = record->spilled_allocated_objects.exchange(0.0, std::memory_order_acq_rel);
     double bytes = record->spilled_allocated_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (objects != 0.0 || bytes != 0.0) {
+    if (apply && (objects != 0.0 || bytes != 0.0)) {
       totals_.ApplyAllocation(id, objects, bytes, CohortOf(static_cast<uint32_t>(sequence_)));
     }
     objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
     bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (objects != 0.0 || bytes != 0.0) totals_.ApplyFree(id, objects, bytes);
+    if (apply && (objects != 0.0 || bytes != 0.0)) totals_.ApplyFree(id, objects, bytes);
     for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
       bytes = record->spilled_freed_cohort_bytes[cohort].exchange(0.0f, std::memory_order_acq_rel);
-      if (bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
+      if (apply && bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
     }
   }
 }

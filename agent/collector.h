@@ -23,9 +23,20 @@ namespace heapdrift::agent {
 
 class Collector {
  public:
+  // Reserves the collector's tables; once, before Start or the first session.
+  bool Prepare(const Options& options);
+
   // Opens the sink, writes the header and starts the thread. On failure the
   // reason has been logged and nothing is left running.
   bool Start(const Options& options);
+
+  // A dormant agent's recordings run on its control thread, one per wake:
+  // BeginSession starts a recording from nothing, to `options.output` when it
+  // names a receiver, else to `connection` (adopted: the sink closes it);
+  // RunSession collects until `control` says stop or closes (or the process
+  // exits), writes the final snapshot and puts the agent back to sleep.
+  bool BeginSession(const Options& options, int connection);
+  void RunSession(int control);
 
   // Drains, writes the final snapshot and stops writing. Called at exit.
   void Finish();
@@ -36,9 +47,15 @@ class Collector {
 
  private:
   static void* ThreadMain(void* self);
-  void Run();
+  bool BeginRecording(const Options& options);
+  // Waits `pause_ns`: asleep, or watching `control` (>= 0) for the end of a
+  // session. False when the session is to end.
+  bool Pause(uint64_t pause_ns, int control);
+  void Run(int control);
   void Drain();
-  void FoldSpills();
+  // Takes the spilled counts out of the stack records: into the totals, or
+  // (apply = false) away.
+  void FoldSpills(bool apply);
   double AdaptInterval(uint64_t now_ns);
   bool WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks = nullptr);
   bool WriteHeader(const Options& options);

@@ -10,10 +10,11 @@
 namespace heapdrift::agent {
 
 struct SampleEvent {
-  enum Kind : uint16_t { kAlloc = 1, kFree = 2 };
+  enum Kind : uint8_t { kAlloc = 1, kFree = 2 };
   uint32_t stack_id;
-  uint16_t kind;
-  uint16_t cohort;  // when the block was born (cohorts.h)
+  uint8_t kind;
+  uint8_t cohort;    // when the block was born (cohorts.h)
+  uint16_t session;  // the recording it was sampled in (Agent::session)
   uint64_t size;
   double object_weight;  // 1/p: the sample stands for this many objects
 };

@@ -19,6 +19,14 @@ bool g_ring_key_ready = false;
 // a longer wait would leave those bytes unsampled once it is (exact mode
 // would miss allocations). Start-up is short, so the cost is negligible.
 constexpr int64_t kStartupRecheckBytes = 0;
+// A dormant agent's threads look at the state once per this many bytes: a
+// wake reaches every allocating thread within 64 KiB of its allocations, at
+// the cost of one call per 64 KiB while dormant (nothing, next to malloc).
+constexpr int64_t kDormantRecheckBytes = 64 * 1024;
+
+uint16_t CurrentSession() {
+  return static_cast<uint16_t>(g_agent.session.load(std::memory_order_acquire));
+}
 
 EventRing* RingForThisThread(ThreadState& state) {
   if (state.ring != nullptr || state.ring_retired) return state.ring;
@@ -59,10 +67,12 @@ void PushOrSpill(EventRing* ring, const SampleEvent& event) {
 // full, gone (thread exit) or unsafe to touch (this thread is already inside
 // the agent, e.g. a signal handler interrupted a push), the free is added to
 // its stack's spill counters instead: slower, but never lost.
+// The free of a block sampled for a recording that has ended is nobody's.
 void RecordFree(const LiveBlock& block) {
+  if (block.session != CurrentSession()) return;
   ThreadState& state = tls_state;
-  SampleEvent event{block.stack_id, SampleEvent::kFree, static_cast<uint16_t>(block.cohort),
-                    block.size, block.object_weight};
+  SampleEvent event{block.stack_id, SampleEvent::kFree, static_cast<uint8_t>(block.cohort),
+                    block.session, block.size, block.object_weight};
   if (state.in_agent) {
     Spill(event);
     return;
@@ -112,22 +122,26 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
     counters.stacks_truncated.fetch_add(1, std::memory_order_relaxed);
   }
   if (stack_id >= stacks_before) RecordModulesOf(frames, depth);
-  uint32_t cohort = CohortOf(g_agent.epoch.load(std::memory_order_relaxed));
+  uint16_t cohort = static_cast<uint16_t>(CohortOf(g_agent.epoch.load(std::memory_order_relaxed)));
+  uint16_t session = CurrentSession();
   LiveBlock stale;
-  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, cohort, size, weight}, &stale)) {
+  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, cohort, session, size, weight},
+                              &stale)) {
     case LiveTable::InsertResult::kFull:
       counters.dropped_live_table_full.fetch_add(1, std::memory_order_relaxed);
       return;
     case LiveTable::InsertResult::kReplacedStale:
-      PushOrSpill(ring, SampleEvent{stale.stack_id, SampleEvent::kFree,
-                                    static_cast<uint16_t>(stale.cohort), stale.size,
-                                    stale.object_weight});
+      if (stale.session == session) {
+        PushOrSpill(ring, SampleEvent{stale.stack_id, SampleEvent::kFree,
+                                      static_cast<uint8_t>(stale.cohort), stale.session,
+                                      stale.size, stale.object_weight});
+      }
       break;
     case LiveTable::InsertResult::kInserted:
       break;
   }
-  PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, static_cast<uint16_t>(cohort),
-                                size, weight});
+  PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, static_cast<uint8_t>(cohort),
+                                session, size, weight});
   counters.samples.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -138,7 +152,10 @@ void OnSampleDue(void* pointer, size_t size) {
   if (state.in_agent) return;  // the agent's own allocations are never sampled
   AgentState agent_state = g_agent.state.load(std::memory_order_acquire);
   if (agent_state != AgentState::kActive) {
-    state.bytes_until_sample = agent_state == AgentState::kOff ? INT64_MAX : kStartupRecheckBytes;
+    state.bytes_until_sample = agent_state == AgentState::kOff       ? INT64_MAX
+                               : agent_state == AgentState::kDormant ? kDormantRecheckBytes
+                                                                     : kStartupRecheckBytes;
+    state.interval_at_draw = 0;  // not a sampling point: the next check draws one
     return;
   }
   InAgentScope scope;

@@ -16,6 +16,10 @@
 // learns from the mark where it stands (PlaceInTree), which names its file
 // (Sink::Open). HEAPDRIFT_FOLLOW=none removes the agent from LD_PRELOAD.
 //
+// Dormant (HEAPDRIFT_DORMANT=1): interposes and records nothing until
+// `heapdrift attach` wakes it over its control socket; each wake is a new
+// recording, streamed to the waker, and the agent sleeps again after it.
+//
 // Fork: by default the child is silent (no collector, no sampling, never
 // writes the parent's recording). With HEAPDRIFT_FOLLOW=all it starts a
 // recording of its own, from the moment of the fork (see StartInForkedChild).
@@ -32,6 +36,7 @@
 
 #include "agent.h"
 #include "collector.h"
+#include "control_channel.h"
 #include "environment.h"
 #include "hooks.h"
 #include "page_arena.h"
@@ -104,13 +109,14 @@ void PlaceInTree(Options& options) {
 }
 
 void AtExit() {
-  if (getpid() != g_agent.pid || !g_agent.active()) return;  // a forked child, or never started
+  if (getpid() != g_agent.pid) return;  // a forked child
   InAgentScope scope;
-  g_collector.Finish();
+  if (g_agent.options.dormant) StopControlChannel();
+  if (g_agent.active()) g_collector.Finish();
 }
 
-// Reserves the tables, then starts the collector; false (said why) if not.
-bool StartRecording(const Options& options) {
+// Reserves the tables; false (said why) if not.
+bool ReserveTables(const Options& options) {
   if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
       !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
       !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
@@ -118,8 +124,21 @@ bool StartRecording(const Options& options) {
     LogLine("cannot reserve memory for its tables; profiling disabled");
     return false;
   }
+  return true;
+}
+
+// Reserves the tables, then starts the collector; false (said why) if not.
+bool StartRecording(const Options& options) {
+  if (!ReserveTables(options)) return false;
   g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
   return g_collector.Start(options);
+}
+
+// A dormant agent reserves what a recording needs now (a wake must not fail
+// for memory) and waits for `heapdrift attach` on its control thread, which
+// also collects each recording: no collector thread while it sleeps.
+bool StartDormant(const Options& options) {
+  return ReserveTables(options) && g_collector.Prepare(options) && StartControlChannel(options);
 }
 
 // The child of a fork starts a recording of its own, as if it had just
@@ -169,7 +188,9 @@ void AtForkChild() {
   g_collector.LeaveParentsRecording();
   // A fork from a signal handler that interrupted the agent would leave this
   // thread halfway through a table the child is about to rebuild: stay off.
-  if (g_agent.options.follow == FollowMode::kAll && was_active && tls_state.in_agent == 0) {
+  // (A dormant agent's child stays off: the control thread is the parent's.)
+  if (g_agent.options.follow == FollowMode::kAll && was_active && !g_agent.options.dormant &&
+      tls_state.in_agent == 0) {
     StartInForkedChild();
   }
 }
@@ -226,13 +247,14 @@ void Start() {
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
     SetAgentTextRange(begin, end);
   }
-  if (!StartRecording(options)) {
+  if (options.dormant ? !StartDormant(options) : !StartRecording(options)) {
     g_agent.state.store(AgentState::kOff);
     return;
   }
   pthread_atfork(nullptr, nullptr, AtForkChild);
   atexit(AtExit);
-  g_agent.state.store(AgentState::kActive, std::memory_order_release);
+  g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
+                      std::memory_order_release);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ bool LiveTable::Init(uint32_t capacity) {
   uint32_t buckets = 1;
   while (buckets * kBucketSlots < capacity) buckets <<= 1;
   buckets_ = static_cast<Bucket*>(MapPages(sizeof(Bucket) * buckets));
-  values_ = static_cast<Value*>(MapPages(sizeof(Value) * buckets * kBucketSlots));
+  values_ = static_cast<LiveBlock*>(MapPages(sizeof(LiveBlock) * buckets * kBucketSlots));
   overflowed_ = static_cast<std::atomic<uint8_t>*>(MapPages(buckets));
   if (buckets_ == nullptr || values_ == nullptr || overflowed_ == nullptr) return false;
   bucket_mask_ = buckets - 1;
@@ -60,9 +60,8 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
   const uint32_t home = HomeBucket(address);
   if (uint32_t index = Find(key, home); index != UINT32_MAX) {
-    Value& value = values_[index];
-    *stale = LiveBlock{value.stack_id, value.cohort, value.size, value.object_weight};
-    value = Value{block.stack_id, block.cohort, block.size, block.object_weight};
+    *stale = values_[index];
+    values_[index] = block;
     return InsertResult::kReplacedStale;
   }
   uint32_t bucket = home;
@@ -76,8 +75,7 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
       }
       // The slot is ours: no one reads its value until the block is handed to
       // the program, which happens after this returns.
-      values_[bucket * kBucketSlots + slot] =
-          Value{block.stack_id, block.cohort, block.size, block.object_weight};
+      values_[bucket * kBucketSlots + slot] = block;
       FilterAdd(address);
       live_count_.fetch_add(1, std::memory_order_relaxed);
       return InsertResult::kInserted;
@@ -94,8 +92,7 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   if (index == UINT32_MAX) return false;
   // Read the value before giving the slot up: once it is empty an insert for
   // another address may overwrite it.
-  const Value& value = values_[index];
-  LiveBlock block{value.stack_id, value.cohort, value.size, value.object_weight};
+  LiveBlock block = values_[index];
   uintptr_t expected = key;
   if (!buckets_[index / kBucketSlots].keys[index % kBucketSlots].compare_exchange_strong(
           expected, kEmpty, std::memory_order_acq_rel)) {
@@ -105,6 +102,17 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   FilterRemove(address);
   live_count_.fetch_sub(1, std::memory_order_relaxed);
   return true;
+}
+
+void LiveTable::EraseOtherSessions(uint16_t session) {
+  for (uint32_t index = 0; index < capacity(); ++index) {
+    std::atomic<uintptr_t>& slot_key = buckets_[index / kBucketSlots].keys[index % kBucketSlots];
+    uintptr_t key = slot_key.load(std::memory_order_acquire);
+    if (key == kEmpty || values_[index].session == session) continue;
+    if (!slot_key.compare_exchange_strong(key, kEmpty, std::memory_order_acq_rel)) continue;
+    FilterRemove(reinterpret_cast<const void*>(key));
+    live_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace heapdrift::agent

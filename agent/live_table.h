@@ -33,10 +33,12 @@ namespace heapdrift::agent {
 
 struct LiveBlock {
   uint32_t stack_id;
-  uint32_t cohort;  // when it was born (cohorts.h)
+  uint16_t cohort;   // when it was born (cohorts.h)
+  uint16_t session;  // the recording it was sampled in (Agent::session)
   uint64_t size;
   double object_weight;
 };
+static_assert(sizeof(LiveBlock) == 24, "cohort and session live in what would be padding");
 
 class LiveTable {
  public:
@@ -53,6 +55,11 @@ class LiveTable {
   InsertResult Insert(const void* address, const LiveBlock& block, LiveBlock* stale);
   bool Erase(const void* address, LiveBlock* erased);
 
+  // Erases every block whose session is not `session`: the blocks of
+  // recordings that ended, whose frees no longer matter. Safe against host
+  // threads erasing at the same time (each key goes once, by CAS).
+  void EraseOtherSessions(uint16_t session);
+
   uint64_t size() const { return live_count_.load(std::memory_order_relaxed); }
 
   // Visits every live block; for the exit-time leak scan (other threads may
@@ -63,8 +70,7 @@ class LiveTable {
       uintptr_t key = buckets_[index / kBucketSlots].keys[index % kBucketSlots].load(
           std::memory_order_acquire);
       if (key == kEmpty) continue;
-      const Value& value = values_[index];
-      visit(key, LiveBlock{value.stack_id, value.cohort, value.size, value.object_weight});
+      visit(key, values_[index]);
     }
   }
   uint32_t capacity() const { return (bucket_mask_ + 1) * kBucketSlots; }
@@ -78,13 +84,6 @@ class LiveTable {
   struct alignas(64) Bucket {
     std::atomic<uintptr_t> keys[kBucketSlots];
   };
-  struct Value {
-    uint32_t stack_id;
-    uint32_t cohort;  // in what would be padding: the table stays 24 bytes a block
-    uint64_t size;
-    double object_weight;
-  };
-
   static uint64_t Mix(const void* address) {
     return (reinterpret_cast<uintptr_t>(address) >> 4) * 0x9e3779b97f4a7c15ULL;
   }
@@ -108,7 +107,7 @@ class LiveTable {
   std::atomic<uint64_t> filter_bits_[(size_t{1} << kFilterBits) / 64] = {};
   std::atomic<uint8_t> filter_[size_t{1} << kFilterBits] = {};
   Bucket* buckets_ = nullptr;
-  Value* values_ = nullptr;                 // parallel to the keys
+  LiveBlock* values_ = nullptr;             // parallel to the keys
   std::atomic<uint8_t>* overflowed_ = nullptr;  // per bucket, set once
   uint32_t bucket_mask_ = 0;
   std::atomic<uint64_t> live_count_{0};

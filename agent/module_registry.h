@@ -49,6 +49,9 @@ class ModuleRegistry {
   // Whether `address` lies in a recorded segment. Lock-free.
   bool Covers(uintptr_t address) const;
 
+  // Collector only: a new recording needs every segment again.
+  void ResendAll() { emitted_ = 0; }
+
   // Collector only: visits the segments recorded since its last call.
   template <typename Visit>
   void TakeNew(Visit&& visit) {

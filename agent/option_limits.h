@@ -6,6 +6,15 @@
 
 namespace heapdrift::agent {
 
+// The settings' names (environment variables, and a wake request's lines).
+inline constexpr char kOutputVariable[] = "HEAPDRIFT_OUTPUT";
+inline constexpr char kSampleBytesVariable[] = "HEAPDRIFT_SAMPLE_BYTES";
+inline constexpr char kIntervalMsVariable[] = "HEAPDRIFT_INTERVAL_MS";
+inline constexpr char kMaxSamplesPerSecVariable[] = "HEAPDRIFT_MAX_SAMPLES_PER_SEC";
+// The settings a dormant agent's wake may carry (proto/control_protocol.h).
+inline constexpr const char* kWakeSettings[] = {kSampleBytesVariable, kIntervalMsVariable,
+                                                kMaxSamplesPerSecVariable, kOutputVariable};
+
 inline constexpr uint64_t kMinSampleBytes = 1;  // 1 = exact mode: every allocation
 inline constexpr uint64_t kMaxSampleBytes = uint64_t{1} << 40;
 inline constexpr uint64_t kMinIntervalMs = 10;

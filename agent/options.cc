@@ -6,15 +6,25 @@
 #include <cstring>
 #include <iterator>
 
+#include "control_protocol.h"
 #include "environment.h"
 #include "option_limits.h"
 
 namespace heapdrift::agent {
 namespace {
 
-bool ParseCount(const char* name, uint64_t min, uint64_t max, uint64_t* value, char* error,
-                unsigned long error_size) {
-  const char* text = GetEnv(name);
+const char* FromEnvironment(const char* name, const void*) { return GetEnv(name); }
+
+// Where settings are read from: the environment, or a wake request.
+struct SettingSource {
+  SettingLookup lookup;
+  const void* context;
+  const char* Get(const char* name) const { return lookup(name, context); }
+};
+
+bool ParseCount(const SettingSource& source, const char* name, uint64_t min, uint64_t max,
+                uint64_t* value, char* error, unsigned long error_size) {
+  const char* text = source.Get(name);
   if (text == nullptr || *text == '\0') return true;
   char* end = nullptr;
   errno = 0;
@@ -29,8 +39,9 @@ bool ParseCount(const char* name, uint64_t min, uint64_t max, uint64_t* value, c
   return true;
 }
 
-bool ParseFlag(const char* name, bool* value, char* error, unsigned long error_size) {
-  const char* text = GetEnv(name);
+bool ParseFlag(const SettingSource& source, const char* name, bool* value, char* error,
+               unsigned long error_size) {
+  const char* text = source.Get(name);
   if (text == nullptr || *text == '\0') return true;
   if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
     *value = true;
@@ -63,40 +74,70 @@ bool ParseFollow(FollowMode* mode, char* error, unsigned long error_size) {
   return false;
 }
 
+// The rate settings, the same for a start and for a wake.
+bool ParseRate(const SettingSource& source, Options* options, char* error,
+               unsigned long error_size) {
+  return ParseCount(source, kSampleBytesVariable, kMinSampleBytes, kMaxSampleBytes,
+                    &options->sample_bytes, error, error_size) &&
+         ParseCount(source, kMaxSamplesPerSecVariable, 0, 10000000,
+                    &options->max_samples_per_sec, error, error_size) &&
+         ParseCount(source, kIntervalMsVariable, kMinIntervalMs, kMaxIntervalMs,
+                    &options->interval_ms, error, error_size);
+}
+
+bool ParseOutput(const SettingSource& source, Options* options, char* error,
+                 unsigned long error_size) {
+  const char* output = source.Get(kOutputVariable);
+  if (output == nullptr) return true;
+  size_t length = strlen(output);
+  if (length == 0 || length >= sizeof(options->output) ||
+      (strncmp(output, "unix:", 5) == 0 && length == 5)) {
+    snprintf(error, error_size, "invalid HEAPDRIFT_OUTPUT (expected a file path or unix:/path)");
+    return false;
+  }
+  memcpy(options->output, output, length + 1);
+  return true;
+}
+
 }  // namespace
 
 bool Options::streams_to_socket() const { return strncmp(output, "unix:", 5) == 0; }
 const char* Options::socket_path() const { return output + 5; }
 
 bool ParseOptions(Options* options, char* error, unsigned long error_size) {
-  if (const char* output = GetEnv("HEAPDRIFT_OUTPUT"); output != nullptr) {
-    size_t length = strlen(output);
-    if (length == 0 || length >= sizeof(options->output) ||
-        (strncmp(output, "unix:", 5) == 0 && length == 5)) {
-      snprintf(error, error_size, "invalid HEAPDRIFT_OUTPUT (expected a file path or unix:/path)");
-      return false;
-    }
-    memcpy(options->output, output, length + 1);
-  }
-  if (!ParseCount("HEAPDRIFT_SAMPLE_BYTES", kMinSampleBytes, kMaxSampleBytes,
-                  &options->sample_bytes, error, error_size) ||
-      !ParseCount("HEAPDRIFT_MAX_SAMPLES_PER_SEC", 0, 10000000, &options->max_samples_per_sec,
-                  error, error_size) ||
-      !ParseCount("HEAPDRIFT_INTERVAL_MS", kMinIntervalMs, kMaxIntervalMs, &options->interval_ms,
-                  error, error_size) ||
-      !ParseCount("HEAPDRIFT_MAX_STACKS", 16, 1 << 24, &options->max_stacks, error, error_size) ||
-      !ParseCount("HEAPDRIFT_MAX_LIVE", 0, uint64_t{1} << 30, &options->max_live, error,
+  SettingSource source{FromEnvironment, nullptr};
+  if (!ParseOutput(source, options, error, error_size) ||
+      !ParseRate(source, options, error, error_size) ||
+      !ParseCount(source, "HEAPDRIFT_MAX_STACKS", 16, 1 << 24, &options->max_stacks, error,
                   error_size) ||
-      !ParseCount("HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error, error_size) ||
-      !ParseCount("HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
+      !ParseCount(source, "HEAPDRIFT_MAX_LIVE", 0, uint64_t{1} << 30, &options->max_live, error,
+                  error_size) ||
+      !ParseCount(source, "HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error,
+                  error_size) ||
+      !ParseCount(source, "HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
                   error_size) ||
       !ParseFollow(&options->follow, error, error_size) ||
-      !ParseFlag("HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size)) {
+      !ParseFlag(source, "HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size) ||
+      !ParseFlag(source, control::kDormantVariable, &options->dormant, error, error_size)) {
     return false;
+  }
+  if (const char* directory = GetEnv(control::kControlDirVariable);
+      directory != nullptr && *directory != '\0') {
+    if (directory[0] != '/' || strlen(directory) >= sizeof(options->control_dir)) {
+      snprintf(error, error_size, "invalid %s (expected an absolute directory path)",
+               control::kControlDirVariable);
+      return false;
+    }
+    strcpy(options->control_dir, directory);
   }
   if (options->leak_scan && options->sample_bytes != 1) {
     snprintf(error, error_size,
              "HEAPDRIFT_LEAK_SCAN=1 needs exact mode (HEAPDRIFT_SAMPLE_BYTES=1)");
+    return false;
+  }
+  if (options->leak_scan && options->dormant) {
+    snprintf(error, error_size,
+             "HEAPDRIFT_LEAK_SCAN=1 cannot be dormant (blocks from before a wake are unknown)");
     return false;
   }
   bool exact = options->sample_bytes == 1;
@@ -109,6 +150,21 @@ bool ParseOptions(Options* options, char* error, unsigned long error_size) {
   uint64_t ring = 1;
   while (ring < options->ring_events) ring <<= 1;
   options->ring_events = ring;
+  return true;
+}
+
+bool ParseWakeSettings(Options* options, SettingLookup lookup, const void* context, char* error,
+                       unsigned long error_size) {
+  SettingSource source{lookup, context};
+  options->output[0] = '\0';  // the connection, unless the wake names a receiver
+  if (!ParseOutput(source, options, error, error_size) ||
+      !ParseRate(source, options, error, error_size)) {
+    return false;
+  }
+  if (options->output[0] != '\0' && !options->streams_to_socket()) {
+    snprintf(error, error_size, "a wake's HEAPDRIFT_OUTPUT must be unix:/path (a receiver)");
+    return false;
+  }
   return true;
 }
 

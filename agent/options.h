@@ -30,12 +30,17 @@ struct Options {
   uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)
   FollowMode follow = kDefaultFollowMode;      // HEAPDRIFT_FOLLOW
   bool leak_scan = false;                      // HEAPDRIFT_LEAK_SCAN (exact mode only)
+  // HEAPDRIFT_DORMANT: interpose, record nothing until `heapdrift attach`
+  // wakes the agent over its control socket (proto/control_protocol.h).
+  bool dormant = false;
+  char control_dir[256] = "";                  // HEAPDRIFT_CONTROL_DIR ("" = the default)
 
   // Not settings: where this program image stands in the recorded tree.
   ImageRole role = ImageRole::kFirst;
   uint32_t root_pid = 0;      // the tree's first process
   ProcessIdentity process;    // this process, across exec
   bool forked = false;        // recording from fork() on, in the child
+  bool attached = false;      // recording from a wake on, not from the start
 
   bool streams_to_socket() const;
   const char* socket_path() const;  // after "unix:"
@@ -44,5 +49,14 @@ struct Options {
 // Fills `options` from the environment. On failure returns false with a
 // one-line reason in `error`.
 bool ParseOptions(Options* options, char* error, unsigned long error_size);
+
+// A setting's text by its HEAPDRIFT_* name, or nullptr when not given.
+using SettingLookup = const char* (*)(const char* name, const void* context);
+
+// The settings a wake request may change (control::kWakeSettings), read with
+// the same names and bounds as at start. The output is cleared: the wake's
+// connection, unless the request names a receiver (unix: only).
+bool ParseWakeSettings(Options* options, SettingLookup lookup, const void* context, char* error,
+                       unsigned long error_size);
 
 }  // namespace heapdrift::agent

@@ -61,6 +61,10 @@ void UnmapPages(void* address, size_t bytes) {
   g_mapped_bytes.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
+void ZeroPages(void* address, size_t bytes) {
+  if (address != nullptr) madvise(address, bytes, MADV_DONTNEED);
+}
+
 void* RemapPages(void* address, size_t old_bytes, size_t new_bytes) {
   void* moved = mremap(address, old_bytes, new_bytes, MREMAP_MAYMOVE);
   if (moved == MAP_FAILED) return nullptr;

@@ -12,6 +12,9 @@ namespace heapdrift::agent {
 // can reserve their worst-case size up front and never move. nullptr on failure.
 void* MapPages(size_t bytes);
 void UnmapPages(void* address, size_t bytes);
+// Gives the pages of [address, address + bytes) back: they read as zeros
+// again, and cost nothing until written.
+void ZeroPages(void* address, size_t bytes);
 // Grows (possibly moving) a mapping obtained from MapPages.
 void* RemapPages(void* address, size_t old_bytes, size_t new_bytes);
 

@@ -33,9 +33,30 @@ bool ExpandPid(const char* pattern, int pid, char* out, size_t out_size) {
   return true;
 }
 
-bool Sink::Open(const char* output, ImageRole role, const ProcessIdentity& process) {
+bool Sink::Open(const char* output, ImageRole role, const ProcessIdentity& process,
+                Voice voice) {
+  fd_ = -1;
+  failed_ = false;
+  is_socket_ = false;
+  voice_ = voice;
   if (strncmp(output, "unix:", 5) == 0) return OpenSocket(output + 5);
   return OpenFile(output, role, process);
+}
+
+bool Sink::Adopt(int socket) {
+  failed_ = false;
+  voice_ = kQuiet;
+  is_socket_ = true;
+  fd_ = socket;
+  snprintf(description_, sizeof(description_), "the attach connection");
+  int flags = fcntl(socket, F_GETFL);
+  if (flags < 0 || fcntl(socket, F_SETFL, flags | O_NONBLOCK) != 0) {
+    close(socket);
+    fd_ = -1;
+    return false;
+  }
+  RememberIdentity();
+  return true;
 }
 
 bool Sink::Claim(const char* path, const ProcessIdentity& process) {
@@ -100,14 +121,19 @@ bool Sink::OpenSocket(const char* path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (strlen(path) >= sizeof(address.sun_path)) {
-    LogLine("socket path too long: %s; profiling disabled", path);
+    if (voice_ == kLoud) LogLine("socket path too long: %s; profiling disabled", path);
+    errno = ENAMETOOLONG;
     return false;
   }
   strcpy(address.sun_path, path);
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    LogLine("cannot connect to unix:%s: %s; profiling disabled", path, strerror(errno));
+    int error = errno;
+    if (voice_ == kLoud) {
+      LogLine("cannot connect to unix:%s: %s; profiling disabled", path, strerror(error));
+    }
     if (fd_ >= 0) close(fd_);
+    errno = error;
     fd_ = -1;
     return false;
   }
@@ -118,6 +144,7 @@ bool Sink::OpenSocket(const char* path) {
 
 void Sink::Fail(const char* what, int error) {
   failed_ = true;
+  if (voice_ == kQuiet) return;
   if (is_socket_) {
     LogLine("receiver at %s went away (%s); the program continues, heapdrift stops recording",
             description_, strerror(error));
@@ -150,8 +177,10 @@ bool Sink::Write(const uint8_t* data, size_t size, int timeout_ms) {
   if (!StillOurs()) {
     fd_ = -1;
     failed_ = true;
-    LogLine("the program closed the descriptor of %s; the program continues, heapdrift stops "
-            "recording", description_);
+    if (voice_ == kLoud) {
+      LogLine("the program closed the descriptor of %s; the program continues, heapdrift stops "
+              "recording", description_);
+    }
     return false;
   }
   while (size > 0) {

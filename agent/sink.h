@@ -22,7 +22,14 @@ class Sink {
   //  - a later program image of a process takes over the file its previous
   //    image began if that one exec'd before its first snapshot (a wrapper:
   //    env, nice, a start script), else writes as any other process.
-  bool Open(const char* output, ImageRole role, const ProcessIdentity& process);
+  // kQuiet: failures are not logged (a woken agent's peer reports them; the
+  // host's stderr is not for it).
+  enum Voice { kLoud, kQuiet };
+  bool Open(const char* output, ImageRole role, const ProcessIdentity& process,
+            Voice voice = kLoud);
+
+  // Writes to `socket`, a connected stream socket it now owns; quiet.
+  bool Adopt(int socket);
 
   // Writes all bytes or fails; a socket write waits at most `timeout_ms` for
   // a stalled receiver before giving up.
@@ -55,6 +62,7 @@ class Sink {
   uint64_t device_ = 0, inode_ = 0;
   bool is_socket_ = false;
   bool failed_ = false;
+  Voice voice_ = kLoud;
   char description_[4200] = "";
 };
 

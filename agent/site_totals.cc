@@ -15,6 +15,15 @@ bool SiteTotals::Init(uint32_t max_sites) {
          changed_ != nullptr && changed_flag_ != nullptr;
 }
 
+void SiteTotals::Reset() {
+  ZeroPages(totals_, sizeof(SiteTotal) * max_sites_);
+  ZeroPages(cohorts_, sizeof(CohortTotals) * max_sites_);
+  ZeroPages(cohort_changed_, sizeof(uint16_t) * max_sites_);
+  ZeroPages(changed_, sizeof(uint32_t) * max_sites_);
+  ZeroPages(changed_flag_, max_sites_);
+  changed_count_ = 0;
+}
+
 void SiteTotals::MarkChanged(uint32_t id) {
   if (changed_flag_[id]) return;
   changed_flag_[id] = 1;

@@ -29,6 +29,8 @@ struct CohortTotals {
 class SiteTotals {
  public:
   bool Init(uint32_t max_sites);
+  // Back to nothing, for a new recording (a woken agent's).
+  void Reset();
 
   void Apply(const SampleEvent& event);
   void ApplyAllocation(uint32_t stack_id, double objects, double bytes, uint32_t cohort);

@@ -36,6 +36,7 @@ void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header) {
   writer.String(14, HEAPDRIFT_VERSION);
   writer.Bool(15, header.forked);
   writer.Varint(18, kCohorts);
+  writer.Bool(19, header.attached);
   writer.EndRecord(record);
 }
 

@@ -31,6 +31,7 @@ struct HeaderInfo {
   bool forked;
   uint32_t root_pid;
   uint64_t process_start_ticks;
+  bool attached;
 };
 
 // Header fields read back by the agent itself (recording_probe.h).

@@ -69,7 +69,7 @@ void BM_LiveTableInsertErase(benchmark::State& state) {
   uintptr_t address = 0x100000;
   for (auto _ : state) {
     address += 64;
-    g_agent.live.Insert(reinterpret_cast<void*>(address), {1, 0, 64, 1.0}, &stale);
+    g_agent.live.Insert(reinterpret_cast<void*>(address), {1, 0, 0, 64, 1.0}, &stale);
     g_agent.live.Erase(reinterpret_cast<void*>(address), &erased);
   }
 }

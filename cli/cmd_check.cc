@@ -244,14 +244,14 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     std::vector<std::pair<std::string, std::string>> env;
     const char* preload = std::getenv("LD_PRELOAD");
     env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
-    env.emplace_back("HEAPDRIFT_OUTPUT", recordings.path() + "/%p.rec");
-    env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
+    env.emplace_back(agent::kOutputVariable, recordings.path() + "/%p.rec");
+    env.emplace_back(agent::kSampleBytesVariable, std::to_string(settings->sample_bytes));
     env.emplace_back("HEAPDRIFT_LEAK_SCAN", settings->sample_bytes == 1 ? "1" : "0");
     env.emplace_back("HEAPDRIFT_FOLLOW", FollowModeName(settings->follow_fork
                                                             ? agent::FollowMode::kAll
                                                             : agent::FollowMode::kExec));
     if (settings->interval_ms != 0) {
-      env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
+      env.emplace_back(agent::kIntervalMsVariable, std::to_string(settings->interval_ms));
     }
     // Perl frees nothing at exit unless asked to: ask, so that the perl
     // scripts a build or test runner calls do not drown the report.

@@ -51,7 +51,7 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
                                                         header.max_samples_per_sec())
                                           : "fixed",
              header.snapshot_interval_ms());
-  if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("  {}\n", fork);
+  if (std::string note = recording.StartNote(); !note.empty()) fmt::print("  {}\n", note);
   if (recording.snapshots.empty()) {
     fmt::print("  no snapshots\n");
     return;

@@ -80,7 +80,7 @@ void PrintText(const ProcessReport& process, const Settings& settings) {
   for (const std::string& argument : recording.header.command_line()) command += argument + " ";
   fmt::print("heapdrift report: {}\n", process.path);
   fmt::print("process {}: {}\n", recording.header.pid(), command);
-  if (std::string fork = recording.ForkNote(); !fork.empty()) fmt::print("{}\n", fork);
+  if (std::string note = recording.StartNote(); !note.empty()) fmt::print("{}\n", note);
   fmt::print("{} snapshots over {:.1f} s\n", report.snapshots, report.seconds);
   fmt::print("memory: {}\n", ExplainMemory(report.memory));
   if (report.growth_unexplained) {
@@ -172,6 +172,7 @@ void PrintJson(const std::vector<ProcessReport>& processes, const Settings& sett
     const SiteReport& heap = process.report.heap;
     heaps.push_back({{"pid", process.recording.header.pid()},
                      {"recording", process.path},
+                     {"attached", process.recording.header.attached()},
                      {"verdict", VerdictName(heap.classification.verdict)},
                      {"live_bytes", static_cast<int64_t>(heap.live_bytes)},
                      {"growth_bytes_per_sec", heap.growth_bytes_per_sec},
@@ -254,7 +255,66 @@ void PrintTree(const std::vector<ProcessReport>& processes, const Settings& sett
   }
 }
 
+// The whole command, for `report` and for commands that end with a report.
+void Report(const Settings& settings, int* exit_code) {
+  Recording recording;
+  if (!LoadRecordingForCommand(settings.path, &recording, exit_code)) return;
+  ReportOptions options;
+  options.wrappers = settings.wrappers;
+  options.debug_paths = settings.debug_paths;
+  options.from_seconds = settings.from;
+  options.to_seconds = settings.to;
+  if (options.from_seconds >= options.to_seconds) {
+    std::fprintf(stderr, "heapdrift: --from must be before --to\n");
+    *exit_code = kExitUsage;
+    return;
+  }
+  size_t in_window = 0;
+  for (const proto::Snapshot& snapshot : recording.snapshots) {
+    double t = SecondsSinceStart(recording, snapshot);
+    in_window += t >= options.from_seconds && t <= options.to_seconds;
+  }
+  if (in_window == 0 && !recording.snapshots.empty()) {
+    std::fprintf(stderr,
+                 "heapdrift: no snapshot between --from and --to (the recording spans %.1f s "
+                 "to %.1f s)\n",
+                 SecondsSinceStart(recording, recording.snapshots.front()),
+                 SecondsSinceStart(recording, recording.snapshots.back()));
+    *exit_code = kExitUsage;
+    return;
+  }
+  std::vector<ProcessReport> processes(1);
+  processes[0].path = settings.path;
+  processes[0].recording = std::move(recording);
+  processes[0].readable = true;
+  for (TreeMember& member : FindLaterRecordings(settings.path, processes[0].recording.header)) {
+    ProcessReport& process = processes.emplace_back();
+    process.path = std::move(member.path);
+    process.recording.header = std::move(member.header);
+    process.readable = ReadRecording(process.path, &process.recording).status == ReadStatus::kOk;
+  }
+  for (ProcessReport& process : processes) {
+    if (!process.readable) continue;
+    process.report = BuildGrowthReport(process.recording, options);
+    PrintWarnings(process.report.warnings);
+  }
+  if (settings.json) {
+    PrintJson(processes, settings);
+  } else if (processes.size() == 1) {
+    PrintText(processes[0], settings);
+  } else {
+    PrintTree(processes, settings);
+  }
+  *exit_code = kExitOk;
+}
+
 }  // namespace
+
+void PrintReport(const std::string& path, int* exit_code) {
+  Settings settings;
+  settings.path = path;
+  Report(settings, exit_code);
+}
 
 void AddReportCommand(CLI::App& app, int* exit_code) {
   auto settings = std::make_shared<Settings>();
@@ -273,57 +333,7 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
   AddSecondsOption(command, "--to", &settings->to, "Analyse up to this many seconds after the start",
                    0, kMaxSeconds);
   AddSymbolOptions(command, &settings->wrappers, &settings->debug_paths);
-  command->callback([settings, exit_code] {
-    Recording recording;
-    if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;
-    ReportOptions options;
-    options.wrappers = settings->wrappers;
-    options.debug_paths = settings->debug_paths;
-    options.from_seconds = settings->from;
-    options.to_seconds = settings->to;
-    if (options.from_seconds >= options.to_seconds) {
-      std::fprintf(stderr, "heapdrift: --from must be before --to\n");
-      *exit_code = kExitUsage;
-      return;
-    }
-    size_t in_window = 0;
-    for (const proto::Snapshot& snapshot : recording.snapshots) {
-      double t = SecondsSinceStart(recording, snapshot);
-      in_window += t >= options.from_seconds && t <= options.to_seconds;
-    }
-    if (in_window == 0 && !recording.snapshots.empty()) {
-      std::fprintf(stderr,
-                   "heapdrift: no snapshot between --from and --to (the recording spans %.1f s "
-                   "to %.1f s)\n",
-                   SecondsSinceStart(recording, recording.snapshots.front()),
-                   SecondsSinceStart(recording, recording.snapshots.back()));
-      *exit_code = kExitUsage;
-      return;
-    }
-    std::vector<ProcessReport> processes(1);
-    processes[0].path = settings->path;
-    processes[0].recording = std::move(recording);
-    processes[0].readable = true;
-    for (TreeMember& member : FindLaterRecordings(settings->path, processes[0].recording.header)) {
-      ProcessReport& process = processes.emplace_back();
-      process.path = std::move(member.path);
-      process.recording.header = std::move(member.header);
-      process.readable = ReadRecording(process.path, &process.recording).status == ReadStatus::kOk;
-    }
-    for (ProcessReport& process : processes) {
-      if (!process.readable) continue;
-      process.report = BuildGrowthReport(process.recording, options);
-      PrintWarnings(process.report.warnings);
-    }
-    if (settings->json) {
-      PrintJson(processes, *settings);
-    } else if (processes.size() == 1) {
-      PrintText(processes[0], *settings);
-    } else {
-      PrintTree(processes, *settings);
-    }
-    *exit_code = kExitOk;
-  });
+  command->callback([settings, exit_code] { Report(*settings, exit_code); });
 }
 
 }  // namespace heapdrift::cli

@@ -10,6 +10,7 @@
 #include "child_process.h"
 #include "command_support.h"
 #include "commands.h"
+#include "control_protocol.h"
 #include "recording.h"
 #include "recording_tree.h"
 
@@ -22,6 +23,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     uint64_t interval_ms = 0;
     std::string follow = FollowModeName(agent::kDefaultFollowMode);
     bool follow_fork = false;
+    bool dormant = false;
     std::vector<std::string> command;
   };
   auto settings = std::make_shared<Settings>();
@@ -32,8 +34,14 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "  heapdrift run --sample-bytes 1 -o exact.rec -- ./unit_tests\n"
       "  heapdrift run --follow-fork -o nginx.rec -- nginx -g 'daemon off;'\n"
       "  heapdrift run -o server.rec -- timeout 600 ./server   (server.rec.<pid>: the server)\n"
+      "  heapdrift run --dormant -- ./server   (records nothing until `heapdrift attach PID`)\n"
       "The exit code is the program's own (128+N if signal N ended it).");
-  run->add_option("-o,--output", settings->output, "Recording to write")->required();
+  CLI::Option* output_option =
+      run->add_option("-o,--output", settings->output, "Recording to write");
+  run->add_flag("--dormant", settings->dormant,
+                "Interpose but record nothing until `heapdrift attach PID` wakes the agent "
+                "(each attach gets its own recording)")
+      ->excludes(output_option);
   AddSamplingOptions(run, &settings->sample_bytes,
                      "Mean bytes between samples (1 = record every allocation; default 65536)",
                      &settings->interval_ms);
@@ -49,10 +57,15 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    if (settings->output.empty() && !settings->dormant) {
+      std::fprintf(stderr, "heapdrift: run needs -o REC (or --dormant)\n");
+      *exit_code = kExitUsage;
+      return;
+    }
     std::error_code ignored;
     std::string output = std::filesystem::absolute(settings->output, ignored).string();
     // The agent writes a file, from inside the program: it must be one.
-    if (!CanWriteOutput(output, true, &error)) {
+    if (!settings->dormant && !CanWriteOutput(output, true, &error)) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = kExitCannotRun;
       return;
@@ -60,12 +73,16 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     std::vector<std::pair<std::string, std::string>> env;
     const char* preload = std::getenv("LD_PRELOAD");
     env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
-    env.emplace_back("HEAPDRIFT_OUTPUT", output);
+    if (settings->dormant) {
+      env.emplace_back(control::kDormantVariable, "1");
+    } else {
+      env.emplace_back(agent::kOutputVariable, output);
+    }
     if (settings->sample_bytes != 0) {
-      env.emplace_back("HEAPDRIFT_SAMPLE_BYTES", std::to_string(settings->sample_bytes));
+      env.emplace_back(agent::kSampleBytesVariable, std::to_string(settings->sample_bytes));
     }
     if (settings->interval_ms != 0) {
-      env.emplace_back("HEAPDRIFT_INTERVAL_MS", std::to_string(settings->interval_ms));
+      env.emplace_back(agent::kIntervalMsVariable, std::to_string(settings->interval_ms));
     }
     env.emplace_back("HEAPDRIFT_FOLLOW", settings->follow_fork
                                              ? FollowModeName(agent::FollowMode::kAll)
@@ -78,6 +95,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       return;
     }
     *exit_code = result.exit_code;
+    if (settings->dormant) return;  // each attach reported its own recording
     // The agent said why on stderr, if it could; the exit code must say it too.
     std::error_code size_error;
     proto::Header header;

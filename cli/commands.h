@@ -13,5 +13,9 @@ void AddExportCommand(CLI::App& app, int* exit_code);
 void AddDiffCommand(CLI::App& app, int* exit_code);
 void AddRecordCommand(CLI::App& app, int* exit_code);
 void AddCheckCommand(CLI::App& app, int* exit_code);
+void AddAttachCommand(CLI::App& app, int* exit_code);
+
+// What `heapdrift report PATH` prints, for commands that end with a report.
+void PrintReport(const std::string& path, int* exit_code);
 
 }  // namespace heapdrift::cli

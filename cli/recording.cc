@@ -104,7 +104,11 @@ const proto::Mapping* Recording::MappingFor(uint64_t address) const {
   return nullptr;
 }
 
-std::string Recording::ForkNote() const {
+std::string Recording::StartNote() const {
+  if (header.attached()) {
+    return "attached to the running process: growth is counted from the attach (blocks "
+           "allocated before it are not in the recording)";
+  }
   if (!header.forked()) return "";
   return "forked from pid " + std::to_string(header.parent_pid()) +
          " without exec: recorded from the fork on (inherited blocks are not in it)";

@@ -28,8 +28,9 @@ struct Recording {
   // Mapping holding `address`, the latest one loaded there; nullptr if none.
   const proto::Mapping* MappingFor(uint64_t address) const;
   double DurationSeconds() const;
-  // "forked from pid N ..." for a forked child's recording, "" otherwise.
-  std::string ForkNote() const;
+  // Where the recording started, when not at the program's start: "attached
+  // to the running process ..." or "forked from pid N ..."; "" otherwise.
+  std::string StartNote() const;
 };
 
 enum class ReadStatus {
@@ -71,6 +72,9 @@ enum ExitCode : int {
   kExitUsage = 2,
   kExitBadRecording = 3,
   kExitNewerFormat = 4,
+  kExitNoSuchProcess = 5,  // `attach`: no process has that pid
+  kExitNotPermitted = 6,   // `attach`: the process is not ours to enter (user, ptrace policy)
+  kExitCannotAttach = 7,   // `attach`: this process cannot be entered (no dormant agent, ...)
   kExitCheckFailed = 23,  // `check`: a process leaked or grew (LeakSanitizer's code)
   kExitTimedOut = 124,    // `check --timeout`: the command was ended (timeout(1)'s code)
 };

@@ -128,6 +128,11 @@ bool StreamReceiver::Listen(const std::string& socket_path, const std::string& o
   return true;
 }
 
+void StreamReceiver::Adopt(int socket, const std::string& output_path) {
+  output_path_ = output_path;
+  AddConnection(socket);
+}
+
 bool StreamReceiver::Accept(std::string* error) {
   int socket = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
   if (socket < 0) {
@@ -135,13 +140,17 @@ bool StreamReceiver::Accept(std::string* error) {
     *error = std::string("accept: ") + std::strerror(errno);
     return false;
   }
+  AddConnection(socket);
+  return true;
+}
+
+void StreamReceiver::AddConnection(int socket) {
   auto connection = std::make_unique<Connection>();
   connection->socket = socket;
   ucred peer{};
   socklen_t size = sizeof(peer);
   if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0) connection->peer = peer.pid;
   connections_.push_back(std::move(connection));
-  return true;
 }
 
 // The file is named when the first snapshot comes, as the agent names files
@@ -287,6 +296,7 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
     bool agents_left = std::any_of(connections_.begin(), connections_.end(),
                                    [](const auto& connection) { return connection->header_seen; });
     if (an_agent_came_ && !agents_left && departed_.empty()) break;
+    if (listener_ < 0 && connections_.empty() && departed_.empty()) break;  // adopted, and gone
   }
   return true;
 }

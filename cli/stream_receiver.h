@@ -28,6 +28,9 @@ class StreamReceiver {
   // Creates the socket. False with `error` set on failure (path in use by a
   // live listener, unwritable directory, ...).
   bool Listen(const std::string& socket_path, const std::string& output_path, std::string* error);
+  // Receives one stream on `socket`, an agent already connected (a woken
+  // dormant agent's connection), instead of listening. Takes ownership.
+  void Adopt(int socket, const std::string& output_path);
   StreamReceiver();
   ~StreamReceiver();
   StreamReceiver(const StreamReceiver&) = delete;
@@ -53,6 +56,7 @@ class StreamReceiver {
   struct Connection;
   struct Departed;
   bool Accept(std::string* error);
+  void AddConnection(int socket);
   bool OpenOutput(Connection& connection, std::string* error);
   void AwaitNextImage(pid_t pid);
   static uint64_t ResidentBytes(const Connection& connection);

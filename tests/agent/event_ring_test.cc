@@ -16,10 +16,10 @@ TEST(EventRing, RefusesPushesWhenFullAndAcceptsAfterDrain) {
   EventRing ring;
   ring.Init(storage.data(), 8);
   for (uint32_t i = 0; i < 8; ++i) {
-    EXPECT_TRUE(ring.TryPush({i, SampleEvent::kAlloc, 0, i, 1.0}));
+    EXPECT_TRUE(ring.TryPush({i, SampleEvent::kAlloc, 0, 0, i, 1.0}));
   }
   EXPECT_FALSE(ring.HasRoom(1));
-  EXPECT_FALSE(ring.TryPush({99, SampleEvent::kAlloc, 0, 0, 1.0}));
+  EXPECT_FALSE(ring.TryPush({99, SampleEvent::kAlloc, 0, 0, 0, 1.0}));
   uint32_t expected = 0;
   EXPECT_EQ(ring.Drain([&](const SampleEvent& event) { EXPECT_EQ(event.stack_id, expected++); }),
             8u);
@@ -39,7 +39,7 @@ TEST(EventRing, ConcurrentProducerAndConsumerLoseNothingAndKeepOrder) {
   std::thread producer([&] {
     uint32_t next = 0;
     while (next < kEvents) {
-      if (ring.TryPush({next, SampleEvent::kAlloc, 0, next, 1.0})) ++next;
+      if (ring.TryPush({next, SampleEvent::kAlloc, 0, 0, next, 1.0})) ++next;
     }
     pushed = next;
     done = true;
@@ -65,7 +65,7 @@ TEST(RingPool, RetiredRingsAreDrainedThenReused) {
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(pool.Acquire(), nullptr);  // bounded: a third thread gets none
-  ASSERT_TRUE(first->TryPush({7, SampleEvent::kAlloc, 0, 1, 1.0}));
+  ASSERT_TRUE(first->TryPush({7, SampleEvent::kAlloc, 0, 0, 1, 1.0}));
   pool.Retire(first);  // thread exit with an event still buffered
   std::vector<uint32_t> seen;
   pool.DrainAll([&](const SampleEvent& event) { seen.push_back(event.stack_id); });
@@ -90,7 +90,7 @@ TEST(RingPool, ThreadsThatExitKeepTheirEventsUnderConcurrency) {
       EventRing* ring = nullptr;
       while ((ring = pool.Acquire()) == nullptr) std::this_thread::yield();
       for (int i = 0; i < 200; ++i) {
-        while (!ring->TryPush({1, SampleEvent::kAlloc, 0, 1, 1.0})) std::this_thread::yield();
+        while (!ring->TryPush({1, SampleEvent::kAlloc, 0, 0, 1, 1.0})) std::this_thread::yield();
         ++produced;
       }
       pool.Retire(ring);

@@ -21,7 +21,7 @@ TEST(LiveTable, InsertEraseAndFilter) {
   auto table = MakeTable(1024);
   LiveBlock stale{}, erased{};
   EXPECT_FALSE(table->MaybeContains(Address(0x10000)));
-  EXPECT_EQ(table->Insert(Address(0x10000), {3, 4, 100, 2.5}, &stale),
+  EXPECT_EQ(table->Insert(Address(0x10000), {3, 4, 0, 100, 2.5}, &stale),
             LiveTable::InsertResult::kInserted);
   EXPECT_TRUE(table->MaybeContains(Address(0x10000)));
   EXPECT_EQ(table->size(), 1u);
@@ -39,9 +39,9 @@ TEST(LiveTable, InsertEraseAndFilter) {
 TEST(LiveTable, ReusedAddressReplacesTheStaleBlock) {
   auto table = MakeTable(64);
   LiveBlock stale{};
-  table->Insert(Address(0x5000), {1, 0, 10, 1.0}, &stale);
+  table->Insert(Address(0x5000), {1, 0, 0, 10, 1.0}, &stale);
   // The block's free was never seen; the allocator hands the address out again.
-  EXPECT_EQ(table->Insert(Address(0x5000), {2, 0, 20, 1.0}, &stale),
+  EXPECT_EQ(table->Insert(Address(0x5000), {2, 0, 0, 20, 1.0}, &stale),
             LiveTable::InsertResult::kReplacedStale);
   EXPECT_EQ(stale.stack_id, 1u);
   LiveBlock erased{};
@@ -54,7 +54,7 @@ TEST(LiveTable, ChurnNeverFillsTheTable) {
   LiveBlock stale{}, erased{};
   for (uintptr_t i = 0; i < 100000; ++i) {
     void* address = Address(0x100000 + i * 48);
-    ASSERT_EQ(table->Insert(address, {1, 0, 48, 1.0}, &stale), LiveTable::InsertResult::kInserted)
+    ASSERT_EQ(table->Insert(address, {1, 0, 0, 48, 1.0}, &stale), LiveTable::InsertResult::kInserted)
         << i;
     ASSERT_TRUE(table->Erase(address, &erased));
   }
@@ -66,7 +66,7 @@ TEST(LiveTable, AFullTableRefusesInsertionAndKeepsWhatItHas) {
   LiveBlock stale{}, erased{};
   std::vector<uintptr_t> inserted;
   for (uintptr_t i = 0; i < 64; ++i) {
-    if (table->Insert(Address(0x1000 + i * 16), {1, 0, 16, 1.0}, &stale) ==
+    if (table->Insert(Address(0x1000 + i * 16), {1, 0, 0, 16, 1.0}, &stale) ==
         LiveTable::InsertResult::kInserted) {
       inserted.push_back(0x1000 + i * 16);
     }
@@ -82,7 +82,7 @@ TEST(LiveTable, OverflowingBucketsStayFindable) {
   LiveBlock stale{}, erased{};
   constexpr uintptr_t kBlocks = 900;  // ~88 % full: many buckets overflow
   for (uintptr_t i = 0; i < kBlocks; ++i) {
-    ASSERT_EQ(table->Insert(Address(0x40000 + i * 4096), {static_cast<uint32_t>(i), 0, 1, 1.0},
+    ASSERT_EQ(table->Insert(Address(0x40000 + i * 4096), {static_cast<uint32_t>(i), 0, 0, 1, 1.0},
                             &stale),
               LiveTable::InsertResult::kInserted)
         << i;
@@ -106,7 +106,7 @@ TEST(LiveTable, ConcurrentInsertAndEraseStayConsistent) {
       for (int round = 0; round < 5; ++round) {
         for (int i = 0; i < kBlocks; ++i) {
           void* address = Address(0x10000000ull * (t + 1) + i * 32ull);
-          if (table->Insert(address, {static_cast<uint32_t>(t), 0, 32, 1.0}, &stale) !=
+          if (table->Insert(address, {static_cast<uint32_t>(t), 0, 0, 32, 1.0}, &stale) !=
               LiveTable::InsertResult::kInserted) {
             ++failures[t];
           }

@@ -36,11 +36,11 @@ TEST(SiteTotals, CountsEachByteInTheCohortItWasBornIn) {
   SiteTotals totals;
   ASSERT_TRUE(totals.Init(8));
   // Born in cohorts 0, 2 and 5; one of cohort 2's blocks dies.
-  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 0, 100, 2.0});
-  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 2, 50, 1.0});
-  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 2, 10, 1.0});
-  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 5, 1000, 1.0});
-  totals.Apply(SampleEvent{3, SampleEvent::kFree, 2, 50, 1.0});
+  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 0, 0, 100, 2.0});
+  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 2, 0, 50, 1.0});
+  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 2, 0, 10, 1.0});
+  totals.Apply(SampleEvent{3, SampleEvent::kAlloc, 5, 0, 1000, 1.0});
+  totals.Apply(SampleEvent{3, SampleEvent::kFree, 2, 0, 50, 1.0});
   int visits = 0;
   totals.TakeChanged([&](uint32_t id, const SiteTotal& total, const CohortTotals& cohorts,
                          uint16_t changed) {

@@ -44,6 +44,21 @@ TEST(Isolation, NeedsOnlyLibc) {
   EXPECT_EQ(needed, std::vector<std::string>{"[libc.so.6]"});
 }
 
+// The C++ runtime linked into the agent is the part that needs no heap: a
+// function-local static's guard, or anything that may throw, pulls in
+// libstdc++'s exception support, whose 71 KiB emergency pool is malloc'd
+// from the host's heap when the agent loads (and, held by the agent's own
+// data, reads as a leak at exit).
+TEST(Isolation, CarriesNoExceptionSupport) {
+  ProcessResult symbols = RunProcess({"nm", kAgentPath});
+  ASSERT_EQ(symbols.exit_code, 0) << symbols.err;
+  std::set<std::string> names = Words(symbols.out, 2);
+  for (const char* name : {"__cxa_guard_acquire", "__cxa_allocate_exception",
+                           "_ZN12_GLOBAL__N_114emergency_poolE"}) {
+    EXPECT_EQ(names.count(name), 0u) << name;
+  }
+}
+
 // Nor does it load anything at run time: a sampled program's own memory map
 // holds the agent and what the program itself needs, and no unwinder.
 TEST(Isolation, LoadsNoLibraryIntoTheHost) {

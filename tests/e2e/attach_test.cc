@@ -1,0 +1,296 @@
+// heapdrift attach against real processes running a dormant agent: woken,
+// recorded and put back to sleep over its control socket; refusals; the
+// attach command killed at any moment; garbage on the socket.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "paths.h"
+#include "recording_queries.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+#include "text_files.h"
+
+namespace heapdrift::testing {
+namespace {
+
+constexpr int kNoSuchProcess = 5;
+constexpr int kNotPermitted = 6;
+constexpr int kCannotAttach = 7;
+
+// A program started in the background, with the agent preloaded dormant when
+// asked; its stdout and stderr go to files of `dir`.
+class Background {
+ public:
+  Background(const TempDir& dir, const std::vector<std::string>& argv, bool dormant)
+      : out_(dir.File("host.out")), err_(dir.File("host.err")) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int out = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(out, 1);
+      dup2(err, 2);
+      if (dormant) {
+        setenv("LD_PRELOAD", kAgentPath, 1);
+        setenv("HEAPDRIFT_DORMANT", "1", 1);
+      }
+      std::vector<char*> args;
+      for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0 && !waited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  std::string pid_text() const { return std::to_string(pid_); }
+
+  // Until the dormant agent listens (its socket is in the process's fds).
+  bool WaitUntilDormant() const {
+    for (int i = 0; i < 200; ++i) {
+      std::error_code error;
+      for (const auto& entry : std::filesystem::directory_iterator(
+               "/proc/" + std::to_string(pid_) + "/task", error)) {
+        if (ReadFile(entry.path().string() + "/comm") == "heapdrift-ctl\n") return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+
+  // Exit status (128 + signal for a signal), stdout and stderr.
+  ProcessResult Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+    ProcessResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = ReadFile(out_);
+    result.err = ReadFile(err_);
+    return result;
+  }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  bool waited_ = false;
+};
+
+ProcessResult Attach(std::vector<std::string> arguments, int timeout_sec = 60) {
+  arguments.insert(arguments.begin(), {kCliPath, "attach"});
+  return RunProcess(arguments, {}, timeout_sec);
+}
+
+std::string Example(const char* name) { return std::string(kExamplesDir) + "/" + name; }
+
+// The one line a refusal prints.
+void ExpectOneLine(const ProcessResult& result, int code, const std::string& words) {
+  EXPECT_EQ(result.exit_code, code) << result.err;
+  EXPECT_EQ(Occurrences(result.err, "\n"), 1u) << result.err;
+  EXPECT_NE(result.err.find(words), std::string::npos) << result.err;
+}
+
+// steady_leak keeps 4 KiB every 10 ms (~400 KB/s) and prints one line that
+// does not depend on timing: three recordings of one process, each from its
+// own wake, each saying it was attached, each seeing the leak; the host's
+// output and exit status are what they are without the agent.
+TEST(Attach, ADormantAgentIsWokenRecordedAndPutBackToSleepThreeTimes) {
+  TempDir dir;
+  std::vector<std::string> host = {Host("steady_leak"), "9000", "3"};
+  ProcessResult plain = RunProcess(host);
+  Background dormant(dir, host, true);
+  ASSERT_TRUE(dormant.WaitUntilDormant());
+  for (int wake = 1; wake <= 3; ++wake) {
+    SCOPED_TRACE("wake " + std::to_string(wake));
+    std::string output = dir.File("wake" + std::to_string(wake) + ".rec");
+    ProcessResult attached = Attach({dormant.pid_text(), "--duration", "1.5s", "--interval-ms",
+                                     "100", "--sample-bytes", "4096", "-o", output});
+    ASSERT_EQ(attached.exit_code, 0) << attached.err;
+    EXPECT_NE(attached.out.find("attached to the running process"), std::string::npos)
+        << attached.out;
+    EXPECT_NE(attached.err.find("recording: " + output), std::string::npos) << attached.err;
+    cli::Recording recording = LoadRecording(output);
+    EXPECT_TRUE(recording.header.attached());
+    EXPECT_EQ(recording.header.sample_bytes(), 4096u);
+    EXPECT_EQ(recording.header.snapshot_interval_ms(), 100u);
+    ASSERT_GE(recording.snapshots.size(), 8u);
+    EXPECT_EQ(recording.snapshots.front().sequence(), 0u);  // a recording of its own
+    EXPECT_TRUE(recording.snapshots.back().final());
+    // Each wake counts from nothing: what it saw live is what it saw born
+    // (~400 KB/s x 1.5 s), not the ~1.2 MB a wake before it had seen too.
+    double live = 0;
+    for (const auto& [id, site] : FinalSites(recording)) live += site.live_bytes();
+    EXPECT_GT(live, 200e3);
+    EXPECT_LT(live, 1.5e6);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // asleep a while
+  }
+  ProcessResult finished = dormant.Wait();
+  EXPECT_EQ(finished.exit_code, plain.exit_code);
+  EXPECT_EQ(finished.out, plain.out);
+  EXPECT_EQ(finished.err, "");
+}
+
+// The incident: a server running for a while, attached mid-run. The session
+// leak ranks first at its true rate (the example prints it); the page cache
+// (8 MiB, full in its first second) and the request buffers are not flagged.
+TEST(Attach, TheSessionLeakAttachedMidRunRanksFirstAtItsTrueRate) {
+  TempDir dir;
+  Background server(dir, {Example("session_leak"), "--duration-sec", "13", "--cache-mib", "8"},
+                    true);
+  ASSERT_TRUE(server.WaitUntilDormant());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  std::string output = dir.File("attached.rec");
+  ProcessResult attached = Attach({server.pid_text(), "--duration", "8s", "--interval-ms", "250",
+                                   "--sample-bytes", "8192", "-o", output});
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  ProcessResult finished = server.Wait();
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(finished.err, match, std::regex("true leak rate (\\d+) bytes/s")))
+      << finished.err;
+  double true_rate = std::stod(match[1]);
+  ProcessResult report = RunProcess({kCliPath, "report", "--json", output});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  nlohmann::json suspects = nlohmann::json::parse(report.out)["suspects"];
+  ASSERT_FALSE(suspects.empty()) << attached.out;
+  EXPECT_NE(suspects[0]["function"].get<std::string>().find("SessionStore::CreateSession"),
+            std::string::npos)
+      << attached.out;
+  // 8 s at 8 KiB: ~500 samples of the leak, a rate error of ~5 % (1 sigma).
+  EXPECT_NEAR(suspects[0]["growth_bytes_per_sec"].get<double>(), true_rate, 0.25 * true_rate)
+      << attached.out;
+  for (const auto& suspect : suspects) {
+    EXPECT_EQ(suspect["function"].get<std::string>().find("RenderPage"), std::string::npos)
+        << attached.out;
+  }
+}
+
+TEST(Attach, RefusalsAreOneLineWithADocumentedCode) {
+  TempDir dir;
+  ExpectOneLine(Attach({"4194304"}), kNoSuchProcess, "no process with pid 4194304");
+  ExpectOneLine(Attach({"0"}), 2, "pid");
+  ExpectOneLine(Attach({"12x"}), 2, "pid");
+  ExpectOneLine(Attach({std::to_string(getpid()), "--frobnicate"}), 2, "--frobnicate");
+  {
+    Background plain(dir, {"/bin/sleep", "30"}, false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ExpectOneLine(Attach({plain.pid_text()}), kCannotAttach, "not started with a dormant agent");
+  }
+  Background dormant(dir, {"/bin/sleep", "30"}, true);
+  ASSERT_TRUE(dormant.WaitUntilDormant());
+  // Another user may not enter root's process (the control directory is
+  // root's, mode 0700).
+  ProcessResult stranger = RunProcess({"setpriv", "--reuid=nobody", "--regid=nogroup",
+                                       "--clear-groups", kCliPath, "attach", dormant.pid_text()});
+  ExpectOneLine(stranger, kNotPermitted, "not permitted");
+  ExpectOneLine(Attach({dormant.pid_text(), "--stream", "tcp:1.2.3.4"}), 2, "unix:");
+  // A receiver that is not there: the agent says so, and stays wakeable.
+  ExpectOneLine(Attach({dormant.pid_text(), "--stream", "unix:" + dir.File("nobody.sock")}), 1,
+                "cannot start a recording");
+  ProcessResult later = Attach({dormant.pid_text(), "--duration", "1s", "-o", dir.File("a.rec")});
+  EXPECT_EQ(later.exit_code, 0) << later.err;
+}
+
+// Anything else on the control socket gets one error line and the end of the
+// connection; the agent goes on waiting, and the host notices nothing.
+TEST(Attach, GarbageOnTheControlSocketIsRefusedAndTheAgentStaysWakeable) {
+  TempDir dir;
+  std::vector<std::string> host = {Host("steady_leak"), "4000", "0"};
+  ProcessResult plain = RunProcess(host);
+  Background dormant(dir, host, true);
+  ASSERT_TRUE(dormant.WaitUntilDormant());
+  std::string socket_path = "/tmp/heapdrift-0/" + dormant.pid_text() + ".sock";
+  auto exchange = [&socket_path](const std::string& request) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path.c_str());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      close(fd);
+      return std::string("connect failed");
+    }
+    send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    std::string answer;
+    char buffer[256];
+    for (ssize_t got; (got = recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, got);
+    close(fd);
+    return answer;
+  };
+  EXPECT_EQ(exchange("GET / HTTP/1.1\r\n\r\n"),
+            "error: not a wake request (expected \"heapdrift-wake 1\")\n");
+  EXPECT_EQ(exchange("heapdrift-wake 1\nHEAPDRIFT_LEAK_SCAN=1\n\n"),
+            "error: unknown setting 'HEAPDRIFT_LEAK_SCAN'\n");
+  EXPECT_EQ(exchange("heapdrift-wake 1\nHEAPDRIFT_SAMPLE_BYTES=-5\n\n").rfind(
+                "error: invalid HEAPDRIFT_SAMPLE_BYTES='-5'", 0),
+            0u);
+  EXPECT_EQ(exchange("heapdrift-wake 1\nHEAPDRIFT_OUTPUT=/tmp/x.rec\n\n"),
+            "error: a wake's HEAPDRIFT_OUTPUT must be unix:/path (a receiver)\n");
+  EXPECT_EQ(exchange(std::string(8192, 'x')),
+            "error: not a wake request (expected \"heapdrift-wake 1\")\n");
+  EXPECT_EQ(exchange("heapdrift-wake 1\n" + std::string(8192, 'x')), "error: request too long\n");
+  EXPECT_EQ(exchange(""), "error: the peer left before its request ended\n");
+  ProcessResult attached =
+      Attach({dormant.pid_text(), "--duration", "1s", "-o", dir.File("after.rec")});
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  ProcessResult finished = dormant.Wait();
+  EXPECT_EQ(finished.exit_code, plain.exit_code);
+  EXPECT_EQ(finished.out, plain.out);
+  EXPECT_EQ(finished.err, "");
+}
+
+// `heapdrift attach` killed (SIGKILL) at random moments: the agent ends that
+// recording as if told to stop and sleeps again; the host runs on unchanged.
+TEST(Attach, KillingTheAttachCommandAtAnyMomentLeavesTheHostAsItWas) {
+  TempDir dir;
+  std::vector<std::string> host = {Host("steady_leak"), "8000", "0"};
+  ProcessResult plain = RunProcess(host);
+  Background dormant(dir, host, true);
+  ASSERT_TRUE(dormant.WaitUntilDormant());
+  std::mt19937 random(20261130);
+  for (int round = 0; round < 10; ++round) {
+    pid_t attach = fork();
+    if (attach == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      std::string output = dir.File("killed" + std::to_string(round) + ".rec");
+      execl(kCliPath, kCliPath, "attach", dormant.pid_text().c_str(), "--duration", "5s",
+            "--interval-ms", "50", "-o", output.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(random)));
+    kill(attach, SIGKILL);
+    waitpid(attach, nullptr, 0);
+  }
+  ProcessResult attached =
+      Attach({dormant.pid_text(), "--duration", "1s", "-o", dir.File("after.rec")});
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  ProcessResult finished = dormant.Wait();
+  EXPECT_EQ(finished.exit_code, plain.exit_code);
+  EXPECT_EQ(finished.out, plain.out);
+  EXPECT_EQ(finished.err, "");
+}
+
+}  // namespace
+}  // namespace heapdrift::testing
