@@ -1,5 +1,6 @@
 #include "control_channel.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 
@@ -253,6 +255,27 @@ bool MakeOwnDirectory(const char* path) {
   return true;
 }
 
+// Sockets of processes that are gone: a process that ends with _exit (or is
+// killed) cannot remove its own, and a dormant agent is inherited by every
+// program a server runs. Only "<pid>.sock" names of pids that no longer
+// exist are removed: a process bound to its name exists.
+void RemoveStaleSockets(const char* directory) {
+  DIR* entries = opendir(directory);
+  if (entries == nullptr) return;
+  while (dirent* entry = readdir(entries)) {
+    char* end = nullptr;
+    long pid = strtol(entry->d_name, &end, 10);
+    // The name after its "%d": kSocketNamePattern's suffix.
+    if (pid <= 0 || end == entry->d_name || strcmp(end, control::kSocketNamePattern + 2) != 0) {
+      continue;
+    }
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      unlinkat(dirfd(entries), entry->d_name, 0);
+    }
+  }
+  closedir(entries);
+}
+
 // Binds, replacing a socket file that nobody listens on any more (left by a
 // process that had this pid, or by this process's previous program image).
 bool Bind() {
@@ -296,6 +319,7 @@ bool StartControlChannel(const Options& options) {
     snprintf(directory, sizeof(directory), control::kDefaultControlDirPattern, geteuid());
   }
   if (!MakeOwnDirectory(directory)) return false;
+  RemoveStaleSockets(directory);
   char name[32];
   snprintf(name, sizeof(name), control::kSocketNamePattern, static_cast<int>(getpid()));
   g_address.sun_family = AF_UNIX;

@@ -81,6 +81,10 @@ class StopClock {
 
 int Attach(const Settings& settings) {
   std::string error;
+  if (!settings.stream.empty() &&
+      (settings.stream.rfind("unix:", 0) != 0 || settings.stream.size() == 5)) {
+    return Fail(kExitUsage, "--stream takes unix:/path.sock (a `heapdrift record` socket)");
+  }
   pid_t pid = static_cast<pid_t>(settings.pid);
   std::string pid_text = std::to_string(pid);
   std::optional<TargetProcess> target = ReadTargetProcess(pid);
@@ -108,8 +112,6 @@ int Attach(const Settings& settings) {
                  ? DefaultOutput(pid)
                  : std::filesystem::absolute(settings.output).string();
     if (!CanWriteOutput(output, true, &error)) return Fail(kExitCannotRun, error);
-  } else if (settings.stream.rfind("unix:", 0) != 0 || settings.stream.size() == 5) {
-    return Fail(kExitUsage, "--stream takes unix:/path.sock (a `heapdrift record` socket)");
   }
   WakeSettings wake;
   wake.sample_bytes = settings.sample_bytes;
@@ -117,8 +119,17 @@ int Attach(const Settings& settings) {
   if (!settings.stream.empty()) {
     wake.receiver = "unix:" + std::filesystem::absolute(settings.stream.substr(5)).string();
   }
+  // A process that ends while we reach for it is not an error of ours.
+  auto exited = [pid] {
+    std::optional<TargetProcess> now = ReadTargetProcess(pid);
+    return !now || now->state == 'Z' || now->state == 'X';
+  };
   int connection = -1;
-  switch (WakeAgent(ControlSocketPath(*target), wake, &connection, &error)) {
+  WakeStatus status = WakeAgent(ControlSocketPath(*target), wake, &connection, &error);
+  if (status != WakeStatus::kRecording && exited()) {
+    return Fail(kExitNoSuchProcess, "pid " + pid_text + " exited before it could be attached to");
+  }
+  switch (status) {
     case WakeStatus::kRecording:
       break;
     case WakeStatus::kNotPermitted:
@@ -154,6 +165,7 @@ int Attach(const Settings& settings) {
   bool received = receiver.Run([&clock] { return clock.Expired(); }, nullptr, 1000, &error);
   if (!received) return Fail(kExitCannotRun, error);
   if (receiver.outputs().empty()) {
+    if (exited()) return Fail(kExitNoSuchProcess, "pid " + pid_text + " exited before a snapshot");
     return Fail(kExitCannotRun, "pid " + pid_text +
                                     ": its agent sent no snapshot (nothing was recorded)");
   }

@@ -58,7 +58,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       return;
     }
     if (settings->output.empty() && !settings->dormant) {
-      std::fprintf(stderr, "heapdrift: run needs -o REC (or --dormant)\n");
+      std::fprintf(stderr, "heapdrift: run needs --output REC (or --dormant)\n");
       *exit_code = kExitUsage;
       return;
     }

@@ -36,6 +36,29 @@ TEST(LiveTable, InsertEraseAndFilter) {
   EXPECT_EQ(table->size(), 0u);
 }
 
+// A dormant agent's new recording starts from nothing: the blocks of ended
+// recordings leave the table (and the filter), the current one's stay.
+TEST(LiveTable, EraseOtherSessionsKeepsOnlyTheCurrentRecordingsBlocks) {
+  auto table = MakeTable(4096);
+  LiveBlock stale{}, erased{};
+  for (uintptr_t i = 0; i < 1000; ++i) {
+    uint16_t session = static_cast<uint16_t>(i % 3);
+    ASSERT_EQ(table->Insert(Address(0x100000 + i * 32), {1, 0, session, 32, 1.0}, &stale),
+              LiveTable::InsertResult::kInserted);
+  }
+  table->EraseOtherSessions(2);
+  EXPECT_EQ(table->size(), 333u);
+  for (uintptr_t i = 0; i < 1000; ++i) {
+    bool current = i % 3 == 2;
+    EXPECT_EQ(table->Erase(Address(0x100000 + i * 32), &erased), current) << i;
+    if (current) {
+      EXPECT_EQ(erased.session, 2u);
+    }
+  }
+  EXPECT_EQ(table->size(), 0u);
+  EXPECT_FALSE(table->MaybeContains(Address(0x100000)));
+}
+
 TEST(LiveTable, ReusedAddressReplacesTheStaleBlock) {
   auto table = MakeTable(64);
   LiveBlock stale{};

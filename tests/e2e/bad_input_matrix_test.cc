@@ -92,6 +92,13 @@ std::vector<BadInput> Matrix() {
   add("run unknown flag", {"run", "-o", "{existing}", "--frobnicate", "--", "true"}, kUsage,
       "unknown option --frobnicate");
   add("run no output", {"run", "--", "true"}, kUsage, "--output");
+  add("run dormant with output", {"run", "--dormant", "-o", "{dir}/x.rec", "--", "true"}, kUsage,
+      "excludes");
+  add("attach no pid", {"attach"}, kUsage, "pid");
+  add("attach bad pid", {"attach", "-3"}, kUsage, "pid");
+  add("attach no such process", {"attach", "4194304"}, 5, "no process");
+  add("attach bad duration", {"attach", "1", "--duration", "0s"}, kUsage, "--duration");
+  add("attach bad stream", {"attach", "1", "--stream", "/tmp/x.sock"}, kUsage, "unix:");
   add("run output is a directory", {"run", "-o", "{dir}", "--", "true"}, kCannotRun, "directory");
   add("run output in a missing directory", {"run", "-o", "{dir}/no/such/x.rec", "--", "true"},
       kCannotRun, "cannot write");

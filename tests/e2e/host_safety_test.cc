@@ -7,8 +7,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
+#include "dormant_process.h"
 #include "paths.h"
 #include "recording_queries.h"
 #include "subprocess.h"
@@ -47,6 +50,40 @@ TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentAtTheDefaultRate) {
 
 TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentInExactMode) {
   ExpectSameBehaviourUnderAgent(GetParam(), {{"HEAPDRIFT_SAMPLE_BYTES", "1"}});
+}
+
+// The same program, started with the agent asleep, then attached to again
+// and again while it runs (1 s each, default rate) until it exits: output,
+// exit code and stderr as without the agent; each attach that found the
+// process running reads back as a recording.
+TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentWhileAttachedAndDetached) {
+  const HostCase& host = GetParam();
+  TempDir dir;
+  std::vector<std::string> argv = {Host(host.name)};
+  argv.insert(argv.end(), host.args.begin(), host.args.end());
+  ProcessResult plain = RunProcess(argv, {}, host.timeout_sec);
+  ASSERT_FALSE(plain.timed_out);
+  DormantProcess dormant(dir, argv);
+  int attaches = 0;
+  for (int round = 0; dormant.Running(); ++round) {
+    std::string output = dir.File("attach" + std::to_string(round) + ".rec");
+    ProcessResult attached = RunProcess({kCliPath, "attach", dormant.pid_text(), "--duration",
+                                         "1s", "--interval-ms", "100", "-o", output},
+                                        {}, 60);
+    if (attached.exit_code == 0) {
+      ++attaches;
+      EXPECT_TRUE(LoadRecording(output).header.attached());
+    } else {
+      // Only because it had exited, or had not yet started its agent.
+      EXPECT_TRUE(attached.exit_code == 5 || attached.exit_code == 7) << attached.err;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ProcessResult finished = dormant.Wait();
+  EXPECT_EQ(finished.exit_code, plain.exit_code) << finished.err;
+  EXPECT_EQ(finished.out, plain.out);
+  EXPECT_EQ(LinesStartingWith(finished.err, "heapdrift:"), std::vector<std::string>{});
+  RecordProperty("attaches", attaches);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -105,5 +105,52 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
   }
 }
 
+// The incident route: redis-server started with the agent asleep, attached
+// for 3 s in the middle of a SET benchmark. The benchmark completes with
+// every key, and the attached recording finds growth where keys are created.
+TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
+  ASSERT_TRUE(Installed("redis-server") && Installed("redis-benchmark"))
+      << "install redis-server and redis-tools";
+  TempDir dir;
+  std::string port = std::to_string(20000 + (getpid() + 7) % 20000);
+  std::string recording = dir.File("attached.rec");
+  std::string script =
+      "set -e\n"
+      "P=" + port + "\n"
+      "LD_PRELOAD=" + kAgentPath + " HEAPDRIFT_DORMANT=1 redis-server --port $P "
+      "  --bind 127.0.0.1 --save '' --appendonly no --daemonize no >" + dir.File("server.log") +
+      " 2>&1 &\n"
+      "server=$!\n"
+      "for i in $(seq 100); do redis-cli -p $P ping >/dev/null 2>&1 && break; sleep 0.1; done\n"
+      "redis-benchmark -p $P -t set -n 1000000 -r 100000000 -d 64 -c 20 -q | tr '\\r' '\\n' | "
+      "  grep 'requests per second' > " + dir.File("benchmark.out") + " &\n"
+      "benchmark=$!\n"
+      "sleep 1\n" +
+      kCliPath + " attach $server --duration 3s --interval-ms 200 -o " + recording + "\n"
+      "wait $benchmark\n"
+      "redis-cli -p $P dbsize\n"
+      "redis-cli -p $P shutdown nosave >/dev/null 2>&1 || true\n"
+      "wait $server || true\n";
+  ProcessResult run = RunProcess({"sh", "-c", script}, {}, 300);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("attached to the running process"), std::string::npos) << run.out;
+  EXPECT_EQ(Occurrences(ReadFile(dir.File("benchmark.out")), "requests per second"), 1u);
+  std::string keys = run.out.substr(run.out.find_last_not_of("\n0123456789") + 1);
+  EXPECT_GT(std::stol(keys), 990000) << run.out;
+  ExpectSoundRecording(recording);
+  cli::Recording loaded = LoadRecording(recording);
+  EXPECT_TRUE(loaded.header.attached());
+  cli::GrowthReport report = cli::BuildGrowthReport(loaded, cli::ReportOptions{});
+  ASSERT_FALSE(report.growing.empty()) << run.out;
+  const std::set<std::string> key_creation = {"dictAddRaw", "createObject", "_sdsnewlen",
+                                              "sdsnewlen", "createStringObject", "dbAdd",
+                                              "setKey", "dictExpand", "_dictExpand"};
+  size_t key_sites = 0;
+  for (const cli::SiteReport& site : report.growing) {
+    key_sites += key_creation.count(site.site.function);
+  }
+  EXPECT_GE(key_sites, 1u) << run.out;
+}
+
 }  // namespace
 }  // namespace heapdrift::testing
