@@ -97,7 +97,7 @@ int Attach(const Settings& settings) {
     return Fail(kExitNotPermitted, "not permitted to inspect pid " + pid_text + " (" +
                                        target->name + "): run as its user, or as root");
   }
-  if (!target->agent_loaded || !target->dormant) {
+  if (!target->dormant()) {
     return Fail(kExitCannotAttach,
                 "pid " + pid_text + " (" + target->name + ") " +
                     (target->agent_loaded ? "runs the agent, not dormant: it records already"

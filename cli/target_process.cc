@@ -33,6 +33,42 @@ std::string StatusField(const std::string& status, std::string_view key) {
   return "";
 }
 
+// The path a socket the process holds is bound to, if one of them is named
+// like a control socket: /proc/PID/fd names each socket's inode, and
+// /proc/PID/net/unix (the process's network namespace) the inode's path.
+// Found this way even if the process changed user since it bound it.
+std::string BoundControlSocket(const TargetProcess& target) {
+  std::set<unsigned long> inodes;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(ProcPath(target.pid, "fd"), error)) {
+    std::error_code link_error;
+    std::string link = std::filesystem::read_symlink(entry.path(), link_error).string();
+    if (!link_error && link.rfind("socket:[", 0) == 0) {
+      inodes.insert(std::strtoul(link.c_str() + 8, nullptr, 10));
+    }
+  }
+  char name[32] = "/";
+  std::snprintf(name + 1, sizeof(name) - 1, control::kSocketNamePattern,
+                static_cast<int>(target.own_pid));
+  std::ifstream table(ProcPath(target.pid, "net/unix"));
+  std::string line;
+  std::getline(table, line);  // the column names
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, references, protocol, flags, type, state, path;
+    unsigned long inode = 0;
+    if (!(fields >> slot >> references >> protocol >> flags >> type >> state >> inode >> path)) {
+      continue;
+    }
+    if (inodes.count(inode) != 0 && path.size() > std::strlen(name) &&
+        path.compare(path.size() - std::strlen(name), std::strlen(name), name) == 0) {
+      return ProcPath(target.pid, "root") + path;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::optional<TargetProcess> ReadTargetProcess(pid_t pid) {
@@ -71,52 +107,17 @@ std::optional<TargetProcess> ReadTargetProcess(pid_t pid) {
   for (std::string entry; std::getline(environ_file, entry, '\0');) {
     if (entry.compare(0, dormant_prefix.size(), dormant_prefix) == 0) {
       std::string value = entry.substr(dormant_prefix.size());
-      target.dormant = value == "1" || value == "true" || value == "yes";
+      target.dormant_environment = value == "1" || value == "true" || value == "yes";
     } else if (entry.compare(0, directory_prefix.size(), directory_prefix) == 0) {
       target.control_dir = entry.substr(directory_prefix.size());
     }
   }
+  if (target.agent_loaded) target.control_socket = BoundControlSocket(target);
   return target;
 }
 
-// The path a socket the process holds is bound to, if one of them is named
-// like a control socket: /proc/PID/fd names each socket's inode, and
-// /proc/PID/net/unix (the process's network namespace) the inode's path.
-// Found this way even if the process changed user since it bound it.
-std::string BoundControlSocket(const TargetProcess& target) {
-  std::set<unsigned long> inodes;
-  std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(ProcPath(target.pid, "fd"), error)) {
-    std::error_code link_error;
-    std::string link = std::filesystem::read_symlink(entry.path(), link_error).string();
-    if (!link_error && link.rfind("socket:[", 0) == 0) {
-      inodes.insert(std::strtoul(link.c_str() + 8, nullptr, 10));
-    }
-  }
-  char name[32] = "/";
-  std::snprintf(name + 1, sizeof(name) - 1, control::kSocketNamePattern,
-                static_cast<int>(target.own_pid));
-  std::ifstream table(ProcPath(target.pid, "net/unix"));
-  std::string line;
-  std::getline(table, line);  // the column names
-  while (std::getline(table, line)) {
-    std::istringstream fields(line);
-    std::string slot, references, protocol, flags, type, state, path;
-    unsigned long inode = 0;
-    if (!(fields >> slot >> references >> protocol >> flags >> type >> state >> inode >> path)) {
-      continue;
-    }
-    if (inodes.count(inode) != 0 && path.size() > std::strlen(name) &&
-        path.compare(path.size() - std::strlen(name), std::strlen(name), name) == 0) {
-      return ProcPath(target.pid, "root") + path;
-    }
-  }
-  return "";
-}
-
 std::string ControlSocketPath(const TargetProcess& target) {
-  if (std::string bound = BoundControlSocket(target); !bound.empty()) return bound;
+  if (!target.control_socket.empty()) return target.control_socket;
   std::string directory = target.control_dir;
   char buffer[256];
   if (directory.empty()) {

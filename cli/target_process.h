@@ -21,9 +21,15 @@ struct TargetProcess {
   // (without root) cannot be, and cannot be attached to either.
   bool inspectable = false;
   bool agent_loaded = false;  // libheapdrift.so is mapped
-  // What the process's environment at start said (/proc/PID/environ):
-  bool dormant = false;       // HEAPDRIFT_DORMANT=1
-  std::string control_dir;    // HEAPDRIFT_CONTROL_DIR, "" when unset
+  // A dormant agent's control socket the process holds (bound, among its
+  // descriptors), as reachable from here; "" when none is found.
+  std::string control_socket;
+  // What the process's environment at start said (/proc/PID/environ; a
+  // program may overwrite it for its title, as redis does):
+  bool dormant_environment = false;  // HEAPDRIFT_DORMANT=1
+  std::string control_dir;           // HEAPDRIFT_CONTROL_DIR, "" when unset
+
+  bool dormant() const { return agent_loaded && (!control_socket.empty() || dormant_environment); }
 };
 
 // Reads /proc/PID. nullopt when no such process exists; fields that could not
@@ -31,8 +37,9 @@ struct TargetProcess {
 std::optional<TargetProcess> ReadTargetProcess(pid_t pid);
 
 // Where the process's dormant agent listens (proto/control_protocol.h), as
-// reachable from here: through /proc/PID/root, so a process in another mount
-// namespace (a container) is reached in its own /tmp.
+// reachable from here: the socket it holds, else where its environment says;
+// through /proc/PID/root, so a process in another mount namespace (a
+// container) is reached in its own /tmp.
 std::string ControlSocketPath(const TargetProcess& target);
 
 }  // namespace heapdrift::cli

@@ -117,10 +117,12 @@ TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
   std::string script =
       "set -e\n"
       "P=" + port + "\n"
+      "benchmark=\n"
       "LD_PRELOAD=" + kAgentPath + " HEAPDRIFT_DORMANT=1 redis-server --port $P "
       "  --bind 127.0.0.1 --save '' --appendonly no --daemonize no >" + dir.File("server.log") +
       " 2>&1 &\n"
       "server=$!\n"
+      "trap 'kill $server $benchmark 2>/dev/null || true' EXIT\n"  // nothing outlives a failure
       "for i in $(seq 100); do redis-cli -p $P ping >/dev/null 2>&1 && break; sleep 0.1; done\n"
       "redis-benchmark -p $P -t set -n 1000000 -r 100000000 -d 64 -c 20 -q | tr '\\r' '\\n' | "
       "  grep 'requests per second' > " + dir.File("benchmark.out") + " &\n"
