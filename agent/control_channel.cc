@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +35,9 @@ ino_t g_listener_inode = 0;
 dev_t g_socket_device = 0;    // the file it is bound to
 ino_t g_socket_inode = 0;
 sockaddr_un g_address{};
+// The connection being served (-1 between connections) and its identity.
+std::atomic<int> g_connection{-1};
+ino_t g_connection_inode = 0;
 
 // How long a peer may take to send its wake request.
 constexpr int kRequestTimeoutMs = 2000;
@@ -231,7 +235,12 @@ void* ControlThreadMain(void*) {
       }
       break;
     }
+    struct stat accepted {};
+    fstat(connection, &accepted);
+    g_connection_inode = accepted.st_ino;
+    g_connection.store(connection, std::memory_order_release);
     Serve(connection);
+    g_connection.store(-1, std::memory_order_release);
     close(connection);
   }
   return nullptr;
@@ -357,6 +366,20 @@ bool StartControlChannel(const Options& options) {
     return false;
   }
   return true;
+}
+
+void ForgetControlChannelInChild() {
+  // The child of a fork has no control thread: its copies of the listener
+  // and of a connection being served would only keep the attacher from
+  // seeing the parent's end of the recording.
+  auto close_if_ours = [](int fd, ino_t inode) {
+    struct stat now {};
+    if (fd >= 0 && fstat(fd, &now) == 0 && now.st_ino == inode) close(fd);
+  };
+  close_if_ours(g_connection.load(std::memory_order_acquire), g_connection_inode);
+  close_if_ours(g_listener, g_listener_inode);
+  g_listener = -1;
+  g_socket_inode = 0;  // nor is the socket file the child's to remove
 }
 
 void StopControlChannel() {

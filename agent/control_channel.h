@@ -16,4 +16,7 @@ bool StartControlChannel(const Options& options);
 // At exit: removes the socket file, if it still is the one bound here.
 void StopControlChannel();
 
+// In the child of a fork: closes the copies of the control descriptors.
+void ForgetControlChannelInChild();
+
 }  // namespace heapdrift::agent

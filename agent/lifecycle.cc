@@ -186,6 +186,7 @@ void AtForkChild() {
   bool was_active = g_agent.active();
   g_agent.state.store(AgentState::kOff, std::memory_order_release);
   g_collector.LeaveParentsRecording();
+  if (g_agent.options.dormant) ForgetControlChannelInChild();
   // A fork from a signal handler that interrupted the agent would leave this
   // thread halfway through a table the child is about to rebuild: stay off.
   // (A dormant agent's child stays off: the control thread is the parent's.)

@@ -197,6 +197,29 @@ TEST(Attach, GarbageOnTheControlSocketIsRefusedAndTheAgentStaysWakeable) {
   EXPECT_EQ(finished.err, "");
 }
 
+// A child forked (without exec) while a recording runs holds copies of the
+// parent's descriptors: the agent's child closes its copy of the connection,
+// so the attacher sees the parent's end at once, not when the child exits.
+TEST(Attach, AChildForkedWhileAttachedDoesNotHoldTheRecordingOpen) {
+  TempDir dir;
+  DormantProcess forking(
+      dir, {"/usr/bin/python3", "-c",
+            "import os, time\n"
+            "time.sleep(1.5)\n"
+            "child = os.fork()\n"
+            "time.sleep(12)\n"
+            "if child: os.waitpid(child, 0)\n"});
+  ASSERT_TRUE(forking.WaitUntilDormant());
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult attached = Attach({forking.pid_text(), "--duration", "3s", "--interval-ms", "100",
+                                   "-o", dir.File("forking.rec")});
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_LT(seconds, 6.0) << "the attacher waited for the child";
+  EXPECT_TRUE(LoadRecording(dir.File("forking.rec")).snapshots.back().final());
+}
+
 // `heapdrift attach` killed (SIGKILL) at random moments: the agent ends that
 // recording as if told to stop and sleeps again; the host runs on unchanged.
 TEST(Attach, KillingTheAttachCommandAtAnyMomentLeavesTheHostAsItWas) {
