@@ -190,7 +190,8 @@ void AddAttachCommand(CLI::App& app, int* exit_code) {
   // PID_MAX_LIMIT (include/linux/threads.h): no pid is larger.
   AddCountOption(command, "pid", &settings->pid, "Process to record", 1, 4'194'304)->required();
   AddDurationOption(command, "--duration", &settings->duration,
-                    "How long to record (e.g. 30s, 5m; default 30s)", std::chrono::seconds(1),
+                    "How long to record (e.g. 30s, 5m; default 30s)",
+                    std::chrono::milliseconds(100),
                     std::chrono::hours(24 * 365));
   command->add_option("-o,--output", settings->output,
                       "Recording to write (default heapdrift-PID.rec, never replacing a file)");

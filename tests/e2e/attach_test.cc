@@ -220,6 +220,41 @@ TEST(Attach, AChildForkedWhileAttachedDoesNotHoldTheRecordingOpen) {
   EXPECT_TRUE(LoadRecording(dir.File("forking.rec")).snapshots.back().final());
 }
 
+// Fifty short recordings in a row of a busy two-thread server, under glibc's
+// own heap checker (MALLOC_CHECK_=3 aborts on any heap inconsistency: a block
+// freed through the wrong path, a double free), the last one in exact mode:
+// every recording reads, the agent's memory does not grow with the count,
+// and the server runs to its normal end.
+TEST(Attach, FiftyAttachesInARowToABusyServerUnderGlibcsHeapChecker) {
+  TempDir dir;
+  DormantProcess server(
+      dir, {Example("session_leak"), "--duration-sec", "30", "--cache-mib", "8"}, true,
+      {{"LD_PRELOAD", std::string(kAgentPath) + ":/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"},
+       {"MALLOC_CHECK_", "3"}});
+  ASSERT_TRUE(server.WaitUntilDormant());
+  std::vector<double> agent_memory;
+  for (int round = 0; round < 50; ++round) {
+    std::string output = dir.File("round.rec");
+    std::vector<std::string> arguments = {server.pid_text(), "--duration", "200ms",
+                                          "--interval-ms", "50", "-o", output};
+    if (round == 49) arguments.insert(arguments.end(), {"--sample-bytes", "1"});
+    ProcessResult attached = Attach(arguments);
+    ASSERT_EQ(attached.exit_code, 0) << "round " << round << ": " << attached.err;
+    cli::Recording recording = LoadRecording(output);
+    ASSERT_FALSE(recording.snapshots.empty());
+    EXPECT_TRUE(recording.snapshots.back().final());
+    agent_memory.push_back(
+        static_cast<double>(recording.snapshots.back().stats().agent_memory_bytes()));
+    std::filesystem::remove(output);
+  }
+  // Reserved once, at start: the same mappings serve every recording.
+  EXPECT_EQ(agent_memory[48], agent_memory[0]);
+  ProcessResult finished = server.Wait();
+  EXPECT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(LinesStartingWith(finished.err, "heapdrift:"), std::vector<std::string>{});
+  EXPECT_EQ(finished.err.find("malloc"), std::string::npos) << finished.err;
+}
+
 // `heapdrift attach` killed (SIGKILL) at random moments: the agent ends that
 // recording as if told to stop and sleeps again; the host runs on unchanged.
 TEST(Attach, KillingTheAttachCommandAtAnyMomentLeavesTheHostAsItWas) {

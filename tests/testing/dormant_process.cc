@@ -16,7 +16,7 @@
 namespace heapdrift::testing {
 
 DormantProcess::DormantProcess(const TempDir& dir, const std::vector<std::string>& argv,
-                               bool dormant)
+                               bool dormant, const Environment& extra_env)
     : out_(dir.File("host.out")), err_(dir.File("host.err")) {
   pid_ = fork();
   if (pid_ == 0) {
@@ -28,6 +28,7 @@ DormantProcess::DormantProcess(const TempDir& dir, const std::vector<std::string
       setenv("LD_PRELOAD", kAgentPath, 1);
       setenv("HEAPDRIFT_DORMANT", "1", 1);
     }
+    for (const auto& [name, value] : extra_env) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);

@@ -15,7 +15,8 @@ namespace heapdrift::testing {
 
 class DormantProcess {
  public:
-  DormantProcess(const TempDir& dir, const std::vector<std::string>& argv, bool dormant = true);
+  DormantProcess(const TempDir& dir, const std::vector<std::string>& argv, bool dormant = true,
+                 const Environment& extra_env = {});
   ~DormantProcess();  // kills it if not waited for
   DormantProcess(const DormantProcess&) = delete;
   DormantProcess& operator=(const DormantProcess&) = delete;
