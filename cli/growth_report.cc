@@ -53,7 +53,8 @@ void Judge(const Judging& judging, const AgeAtMoments& age, SiteReport* site) {
   double object_size = site->live_objects > 0 ? site->live_bytes / site->live_objects : 0;
   double bytes_per_sample = SamplingVariancePerByte(judging.interval, object_size);
   SinceBoundary boundary = AtBoundary(judging.recording, judging.moments, age);
-  site->evidence = GatherEvidence(site->series, judging.moments.has_recent ? &boundary : nullptr,
+  site->evidence = GatherEvidence(judging.series.seconds, site->series,
+                                  judging.moments.has_recent ? &boundary : nullptr,
                                   bytes_per_sample,
                                   BytesPerSampledObject(judging.interval, object_size));
   site->classification = Classify(site->evidence);

@@ -78,25 +78,30 @@ Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_
                                 floor_variance));
 }
 
-double PointScatter(const std::vector<double>& values) {
+double PointScatter(const std::vector<double>& seconds, const std::vector<double>& values) {
   const size_t n = values.size();
-  if (n < 3) return 0;
-  std::vector<double> steps;
-  for (size_t i = 1; i < n; ++i) steps.push_back(values[i] - values[i - 1]);
-  double mean = Mean(steps, 0, steps.size());
+  if (n < 3 || seconds.size() != n) return 0;
+  double span = seconds.back() - seconds.front();
+  double slope = span > 0 ? (values.back() - values.front()) / span : 0;
+  // The residual steps sum to zero (the line joins the ends): n - 1 steps,
+  // one degree of freedom spent on the slope.
   double sum = 0;
-  for (double step : steps) sum += (step - mean) * (step - mean);
-  return sum / static_cast<double>(steps.size() - 1) / 2;
+  for (size_t i = 1; i < n; ++i) {
+    double residual = values[i] - values[i - 1] - slope * (seconds[i] - seconds[i - 1]);
+    sum += residual * residual;
+  }
+  return sum / static_cast<double>(n - 2) / 2;
 }
 
-Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
-                        double bytes_per_sample, double bytes_per_object) {
+Evidence GatherEvidence(const std::vector<double>& seconds, const std::vector<double>& series,
+                        const SinceBoundary* boundary, double bytes_per_sample,
+                        double bytes_per_object) {
   Evidence evidence;
   const size_t n = series.size();
   evidence.points = n;
   evidence.bytes_per_object = bytes_per_object;
   if (n == 0) return evidence;
-  double floor = 2 * PointScatter(series);
+  double floor = 2 * PointScatter(seconds, series);
   evidence.whole = RiseBetweenWindows(series, 0, n / 3, n - n / 3, n, bytes_per_sample, floor);
   if (boundary != nullptr) {
     evidence.recent = RiseSince(boundary->live_then, series.back(), boundary->kept,

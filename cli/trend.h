@@ -66,11 +66,14 @@ Rise RiseBetweenWindows(const std::vector<double>& values, size_t a_begin, size_
 // The scatter of one point that is not sampling's: the program's own live
 // bytes wander too (a sweeper running late, a burst of requests), which
 // matters most in exact mode, where sampling adds nothing. Estimated as half
-// the variance of successive steps (centred, so a steady trend adds
-// nothing): for points with independent scatter of variance d^2 around a
+// the variance of successive steps around the straight line from the first
+// point to the last, each step measured against what the line rises over
+// that step's own time (so a steady trend adds nothing, however unevenly the
+// snapshots came: a collector starved of CPU writes them late, then in a
+// burst): for points with independent scatter of variance d^2 around a
 // trend, each step has variance 2 d^2. Each rise is granted at least twice
 // this (two moments, each scattering).
-double PointScatter(const std::vector<double>& values);
+double PointScatter(const std::vector<double>& seconds, const std::vector<double>& values);
 
 // What became of the memory a site allocated before `born_before` seconds.
 struct OldMemory {
@@ -109,8 +112,9 @@ struct SinceBoundary {
 // many points, so no one moment's scatter makes it alone. The recent rise is
 // measured exactly from the boundary to the end when there is one, else
 // between the means of the last two thirds.
-Evidence GatherEvidence(const std::vector<double>& series, const SinceBoundary* boundary,
-                        double bytes_per_sample, double bytes_per_object);
+Evidence GatherEvidence(const std::vector<double>& seconds, const std::vector<double>& series,
+                        const SinceBoundary* boundary, double bytes_per_sample,
+                        double bytes_per_object);
 
 enum class Verdict { kGrowing, kPlateau, kFlat, kShrinking };
 const char* VerdictName(Verdict verdict);

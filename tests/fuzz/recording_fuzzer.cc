@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t entry = 0; entry < series.live.size(); ++entry) {
     const AgeAtMoments& age = ages[series.stack_ids[entry]];
     SinceBoundary boundary{age.live_at_recent_from, age.kept_from_recent_from, OldMemory{}};
-    Classify(GatherEvidence(series.live[entry], moments.has_recent ? &boundary : nullptr, 1.0, 1.0));
+    Classify(GatherEvidence(series.seconds, series.live[entry],
+                            moments.has_recent ? &boundary : nullptr, 1.0, 1.0));
     EstimateRate(series.seconds, series.live[entry], 1.0);
   }
   StateAt(recording, 1.0);
