@@ -376,7 +376,7 @@ void ForgetControlChannelInChild() {
     struct stat now {};
     if (fd >= 0 && fstat(fd, &now) == 0 && now.st_ino == inode) close(fd);
   };
-  close_if_ours(g_connection.load(std::memory_order_acquire), g_connection_inode);
+  close_if_ours(g_connection.exchange(-1, std::memory_order_acq_rel), g_connection_inode);
   close_if_ours(g_listener, g_listener_inode);
   g_listener = -1;
   g_socket_inode = 0;  // nor is the socket file the child's to remove

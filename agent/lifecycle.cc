@@ -22,7 +22,8 @@
 //
 // Fork: by default the child is silent (no collector, no sampling, never
 // writes the parent's recording). With HEAPDRIFT_FOLLOW=all it starts a
-// recording of its own, from the moment of the fork (see StartInForkedChild).
+// recording of its own, from the moment of the fork (see StartInForkedChild),
+// or, under a dormant agent, sleeps with a control socket of its own.
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -176,22 +177,26 @@ void StartInForkedChild() {
     options.forked = true;
     options.role = ImageRole::kOther;
     options.process = CurrentProcessIdentity();
-    if (StartRecording(options)) g_agent.state.store(AgentState::kActive, std::memory_order_release);
+    // A dormant agent's child is dormant too, with a control socket of its
+    // own: a prefork server's workers are what an attach is after.
+    if (options.dormant ? StartDormant(options) : StartRecording(options)) {
+      g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
+                          std::memory_order_release);
+    }
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 void AtForkChild() {
   // Whatever happens next, the parent's recording is the parent's.
-  bool was_active = g_agent.active();
+  AgentState state = g_agent.state.load(std::memory_order_acquire);
+  bool was_running = state == AgentState::kActive || state == AgentState::kDormant;
   g_agent.state.store(AgentState::kOff, std::memory_order_release);
   g_collector.LeaveParentsRecording();
   if (g_agent.options.dormant) ForgetControlChannelInChild();
   // A fork from a signal handler that interrupted the agent would leave this
   // thread halfway through a table the child is about to rebuild: stay off.
-  // (A dormant agent's child stays off: the control thread is the parent's.)
-  if (g_agent.options.follow == FollowMode::kAll && was_active && !g_agent.options.dormant &&
-      tls_state.in_agent == 0) {
+  if (g_agent.options.follow == FollowMode::kAll && was_running && tls_state.in_agent == 0) {
     StartInForkedChild();
   }
 }

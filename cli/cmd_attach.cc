@@ -144,8 +144,8 @@ int Attach(const Settings& settings) {
   stop.sa_handler = OnStopSignal;
   sigaction(SIGINT, &stop, nullptr);
   sigaction(SIGTERM, &stop, nullptr);
-  std::fprintf(stderr, "heapdrift: attached to pid %d (%s) for %.0f s; Ctrl-C ends it sooner\n",
-               pid, target->name.c_str(), settings.duration.count() / 1000.0);
+  std::fprintf(stderr, "heapdrift: attached to pid %d (%s) for %g s; Ctrl-C ends it sooner\n",
+               pid, target->name.c_str(), static_cast<double>(settings.duration.count()) / 1000);
   StopClock clock(connection, settings.duration);
   if (!settings.stream.empty()) {
     // The recording goes to the receiver; this connection only ends it.

@@ -199,8 +199,11 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
       connection.header_seen = true;
       // Recordings from before root_pid existed: the first agent is the first process.
       const proto::Header& header = connection.recording.header;
-      connection.first_process =
-          header.root_pid() != 0 ? header.pid() == header.root_pid() : !an_agent_came_;
+      // An adopted connection is the one recording asked for (a woken agent's,
+      // forked child or not): it gets the output path itself.
+      connection.first_process = listener_ < 0 ||
+                                 (header.root_pid() != 0 ? header.pid() == header.root_pid()
+                                                         : !an_agent_came_);
       an_agent_came_ = true;
       connection.header.assign(start, static_cast<size_t>(prefix) + length);
       offset += connection.header.size();

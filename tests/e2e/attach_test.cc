@@ -220,6 +220,43 @@ TEST(Attach, AChildForkedWhileAttachedDoesNotHoldTheRecordingOpen) {
   EXPECT_TRUE(LoadRecording(dir.File("forking.rec")).snapshots.back().final());
 }
 
+// A prefork server's workers do the work: with forks followed, each child a
+// dormant agent forks is a dormant agent of its own, attached to by its pid.
+TEST(Attach, AWorkerForkedByAFollowingDormantAgentIsAttachedOnItsOwn) {
+  TempDir dir;
+  DormantProcess server(
+      dir, {"/usr/bin/python3", "-c",
+            "import os, time\n"
+            "child = os.fork()\n"
+            "if child == 0:\n"
+            "    kept = []\n"
+            "    for i in range(600):\n"
+            "        kept.append(bytearray(100000))\n"
+            "        time.sleep(0.01)\n"
+            "    os._exit(0)\n"
+            "os.waitpid(child, 0)\n"},
+      true, {{"HEAPDRIFT_FOLLOW", "all"}});
+  ASSERT_TRUE(server.WaitUntilDormant());
+  std::string children;
+  for (int i = 0; i < 200 && children.empty(); ++i) {
+    children = ReadFile("/proc/" + server.pid_text() + "/task/" + server.pid_text() + "/children");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(children.empty());
+  std::string worker = children.substr(0, children.find(' '));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its agent listens
+  std::string output = dir.File("worker.rec");
+  ProcessResult attached =
+      Attach({worker, "--duration", "2s", "--interval-ms", "100", "-o", output});
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  cli::Recording recording = LoadRecording(output);  // the name asked for, not output.<pid>
+  EXPECT_EQ(std::to_string(recording.header.pid()), worker);
+  EXPECT_TRUE(recording.header.forked());
+  EXPECT_TRUE(recording.header.attached());
+  EXPECT_NE(attached.out.find("growing call sites"), std::string::npos) << attached.out;
+  EXPECT_EQ(server.Wait().exit_code, 0);
+}
+
 // Fifty short recordings in a row of a busy two-thread server, under glibc's
 // own heap checker (MALLOC_CHECK_=3 aborts on any heap inconsistency: a block
 // freed through the wrong path, a double free), the last one in exact mode:
