@@ -96,5 +96,49 @@ TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
   EXPECT_EQ(workers.size(), static_cast<size_t>(kWorkers));
 }
 
+// The incident route for a prefork server: nginx started with the agent
+// asleep and following forks, so each worker is a dormant agent of its own;
+// one worker attached to for 2 s in the middle of wrk's load. Every response
+// is still a 2xx, and the worker's recording is its own.
+TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
+  ASSERT_TRUE(Installed("nginx") && Installed("wrk")) << "install nginx-light and wrk";
+  TempDir dir;
+  std::string port = std::to_string(20000 + (getpid() + 11) % 20000);
+  std::string config = WriteServer(dir, port);
+  std::string url = "http://127.0.0.1:" + port + "/index.html";
+  std::string recording = dir.File("worker.rec");
+  std::string script =
+      "set -e\n"
+      "LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1 HEAPDRIFT_FOLLOW=all nginx -e " +
+      dir.File("error.log") + " -c " + config + " &\n"
+      "server=$!\n"
+      "trap 'kill $server 2>/dev/null || true' EXIT\n"
+      "for i in $(seq 100); do python3 -c 'import urllib.request,sys; "
+      "urllib.request.urlopen(sys.argv[1])' " + url + " 2>/dev/null && break; sleep 0.1; done\n"
+      "wrk -t 2 -c 16 -d 5s -H 'Accept-Encoding: gzip' " + url + " > " + dir.File("wrk.txt") +
+      " &\n"
+      "load=$!\n"
+      "sleep 1\n"
+      "worker=$(cut -d' ' -f1 /proc/$server/task/$server/children)\n"
+      "echo worker $worker\n" +
+      kCliPath + " attach $worker --duration 2s --interval-ms 200 -o " + recording + "\n"
+      "wait $load\n"
+      "grep -c 'Non-2xx\\|Socket errors' " + dir.File("wrk.txt") + " || true\n"
+      "nginx -e " + dir.File("error.log") + " -c " + config + " -s quit\n"
+      "wait $server\n";
+  ProcessResult run = RunProcess({"sh", "-c", script}, {}, 300);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("attached to the running process"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.substr(run.out.size() - 2), "0\n") << run.out;  // no error responses
+  EXPECT_GT(RequestsServed(dir), 1000u);
+  ExpectSoundRecording(recording);
+  cli::Recording worker = LoadRecording(recording);
+  EXPECT_TRUE(worker.header.attached());
+  EXPECT_TRUE(worker.header.forked());
+  EXPECT_NE(run.out.find("worker " + std::to_string(worker.header.pid())), std::string::npos)
+      << run.out;
+  EXPECT_GE(worker.snapshots.size(), 8u);
+}
+
 }  // namespace
 }  // namespace heapdrift::testing
