@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "paths.h"
+#include "recording_queries.h"
 #include "system_support.h"
 #include "temp_dir.h"
 
@@ -15,18 +16,26 @@ namespace heapdrift::testing {
 namespace {
 
 // Sets 200,000 keys, then gets; prints memcslap's summaries and the server's
-// total_items. `server_prefix` wraps memcached (empty: plain).
-ProcessResult RunMemcachedLoad(const std::string& server_prefix) {
+// total_items. `server_prefix` wraps memcached (empty: plain); `during_set`
+// runs while the keys are being set ($server is memcached's pid).
+ProcessResult RunMemcachedLoad(const std::string& server_prefix,
+                               const std::string& during_set = "") {
   std::string port = std::to_string(40000 + getpid() % 20000);
   std::string script =
       "set -e\n"
-      "P=" + port + "\n" +
+      "P=" + port + "\n"
+      "sets=$(mktemp)\n"
+      "trap 'rm -f $sets' EXIT\n" +
       server_prefix + " memcached -u root -p $P -l 127.0.0.1 -U 0 -t 2 -m 64 &\n"
       "server=$!\n"
       "for i in $(seq 100); do memcstat --servers=127.0.0.1:$P >/dev/null 2>&1 && break; "
       "sleep 0.1; done\n"
-      "memcslap --servers=127.0.0.1:$P --concurrency=4 --execute-number=50000 --test=set | "
-      "  grep -o 'Time to set *[0-9]* keys'\n"
+      "memcslap --servers=127.0.0.1:$P --concurrency=4 --execute-number=50000 --test=set "
+      "  > $sets &\n"
+      "load=$!\n" +
+      during_set + "\n"
+      "wait $load\n"
+      "grep -o 'Time to set *[0-9]* keys' $sets\n"
       "memcslap --servers=127.0.0.1:$P --concurrency=4 --execute-number=20000 --test=get | "
       "  grep -c 'Time to get'\n"
       "memcstat --servers=127.0.0.1:$P | grep -E 'total_items'\n"
@@ -49,6 +58,27 @@ TEST(Memcached, ServesTheSameLoadAndStopsCleanlyUnderTheAgent) {
   EXPECT_EQ(traced.out, plain.out);  // same keys set, gets done, items stored
   EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
   ExpectSoundRecording(recording);
+}
+
+// Started with the agent asleep and attached to for 2 s while the keys are
+// being set: the same keys set, gets done and items stored as without.
+TEST(Memcached, AttachedWhileKeysAreSetServesTheSameLoad) {
+  ASSERT_TRUE(Installed("memcached") && Installed("memcslap"))
+      << "install memcached and libmemcached-tools";
+  TempDir dir;
+  ProcessResult plain = RunMemcachedLoad("");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  std::string recording = dir.File("attached.rec");
+  ProcessResult attached = RunMemcachedLoad(
+      "env LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1",
+      "sleep 0.5; " + std::string(kCliPath) + " attach $server --duration 2s --interval-ms 200 -o " +
+          recording + " > /dev/null");
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_EQ(attached.out, plain.out);  // same keys set, gets done, items stored
+  EXPECT_NE(attached.err.find("detached; recording: " + recording), std::string::npos)
+      << attached.err;
+  ExpectSoundRecording(recording);
+  EXPECT_TRUE(LoadRecording(recording).header.attached());
 }
 
 }  // namespace
