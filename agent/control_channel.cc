@@ -1,6 +1,7 @@
 #include "control_channel.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -187,7 +188,9 @@ void Serve(int connection) {
   wake.leak_scan = false;  // blocks from before the wake are unknown
   wake.attached = true;
   bool to_receiver = wake.streams_to_socket();
-  int stream = to_receiver ? -1 : dup(connection);
+  // Close-on-exec, as the connection is: an image the process executes must
+  // not hold the recording open.
+  int stream = to_receiver ? -1 : fcntl(connection, F_DUPFD_CLOEXEC, 0);
   if (!to_receiver) {
     if (stream < 0) {
       ReplyError(connection, "out of file descriptors");

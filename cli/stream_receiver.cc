@@ -271,7 +271,10 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
       bool gone = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
       if (gone || connection.broken) {
         if (!connection.header_seen || connection.broken) ++dropped_peers_;
-        if (connection.header_seen && !connection.broken && !connection.final_seen) {
+        // (An adopted connection's agent is woken, not started: its next
+        // image will not connect.)
+        if (connection.header_seen && !connection.broken && !connection.final_seen &&
+            listener_ >= 0) {
           AwaitNextImage(connection.peer);
         }
         close(connection.socket);

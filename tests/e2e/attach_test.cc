@@ -257,6 +257,30 @@ TEST(Attach, AWorkerForkedByAFollowingDormantAgentIsAttachedOnItsOwn) {
   EXPECT_EQ(server.Wait().exit_code, 0);
 }
 
+// A process that executes another program while attached: the connection
+// is close-on-exec in the agent, so the recording ends at the exec (with
+// what came before it), and the new image is a dormant agent of its own.
+TEST(Attach, AnExecWhileAttachedEndsTheRecordingThere) {
+  TempDir dir;
+  DormantProcess shell(dir, {"/bin/sh", "-c", "sleep 1.5; exec sleep 6"});
+  ASSERT_TRUE(shell.WaitUntilDormant());
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult attached = Attach({shell.pid_text(), "--duration", "5s", "--interval-ms", "100",
+                                   "-o", dir.File("shell.rec")});
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_LT(seconds, 3.5) << "the recording outlived the exec";
+  cli::Recording before_exec;  // no final snapshot: the image ended at the exec
+  ASSERT_EQ(cli::ReadRecording(dir.File("shell.rec"), &before_exec).status, cli::ReadStatus::kOk);
+  EXPECT_GE(before_exec.snapshots.size(), 5u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ProcessResult again = Attach({shell.pid_text(), "--duration", "1s", "-o", dir.File("sleep.rec")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(LoadRecording(dir.File("sleep.rec")).header.executable().find("sleep"),
+            std::string::npos);
+}
+
 // Fifty short recordings in a row of a busy two-thread server, under glibc's
 // own heap checker (MALLOC_CHECK_=3 aborts on any heap inconsistency: a block
 // freed through the wrong path, a double free), the last one in exact mode:
