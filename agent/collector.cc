@@ -137,10 +137,19 @@ bool Collector::Start(const Options& options) {
 
 bool Collector::BeginSession(const Options& options, int connection) {
   pthread_mutex_lock(&mutex_);
-  // A new recording: everything it reports is counted from now. Events and
-  // spills left from the last one are the last one's (Drain skips events of
-  // other sessions; spills are dropped here).
-  FoldSpills(false);
+  // A new recording: everything it reports is counted from now. The session
+  // moves on first, while the agent sleeps: from here a free of an earlier
+  // recording's block is dropped by the thread that makes it, events of
+  // earlier sessions are skipped by Drain, the spills they left (untagged)
+  // are dropped just below, and their blocks leave the table. (Moving it at
+  // the end of a recording instead let a thread caught mid-sample by the
+  // sleep tag a block with the next session while its allocation was
+  // spilled and then dropped here: a free without its allocation.)
+  uint32_t session = g_agent.session.fetch_add(1, std::memory_order_acq_rel) + 1;
+  g_agent.live.EraseOtherSessions(static_cast<uint16_t>(session));
+  g_agent.counters.spill_pending.store(false, std::memory_order_release);
+  TakeSpilledFrees(false);
+  TakeSpilledAllocations(false);
   totals_.Reset();
   g_agent.modules.ResendAll();
   stacks_emitted_ = 0;
@@ -176,10 +185,6 @@ void Collector::RunSession(int control) {
   }
   sink_.Close();
   pthread_mutex_unlock(&mutex_);
-  // From here, frees of this recording's blocks are dropped, and the blocks
-  // leave the table so that the next recording starts from nothing.
-  uint32_t next = g_agent.session.fetch_add(1, std::memory_order_acq_rel) + 1;
-  g_agent.live.EraseOtherSessions(static_cast<uint16_t>(next));
 }
 
 void* Collector::ThreadMain(void* self) {
@@ -239,16 +244,38 @@ void Collector::Run(int control) {
   }
 }
 
+// Frees are taken before allocations, from the spills and the rings alike:
+// a block's allocation always comes before its free, so every free taken has
+// its allocation taken too, and a snapshot never shows a site below what it
+// holds. (Allocations first let a thread spill a pair between the two reads:
+// its free was counted, its allocation left for the next drain; a collector
+// preempted there showed a churning site hundreds of objects below zero.)
 void Collector::Drain() {
+  bool spilled = g_agent.counters.spill_pending.exchange(false, std::memory_order_acq_rel);
+  if (spilled) TakeSpilledFrees(true);
   uint16_t session = static_cast<uint16_t>(g_agent.session.load(std::memory_order_acquire));
   g_agent.rings.DrainAll([this, session](const SampleEvent& event) {
     if (event.session == session) totals_.Apply(event);
   });
-  FoldSpills(true);
+  if (spilled) TakeSpilledAllocations(true);
 }
 
-void Collector::FoldSpills(bool apply) {
-  if (!g_agent.counters.spill_pending.exchange(false, std::memory_order_acq_rel)) return;
+void Collector::TakeSpilledFrees(bool apply) {
+  uint32_t count = g_agent.stacks.id_count();
+  for (uint32_t id = 0; id < count; ++id) {
+    StackRecord* record = g_agent.stacks.GetMutable(id);
+    if (record == nullptr) continue;
+    double objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
+    double bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
+    if (apply && (objects != 0.0 || bytes != 0.0)) totals_.ApplyFree(id, objects, bytes);
+    for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
+      bytes = record->spilled_freed_cohort_bytes[cohort].exchange(0.0f, std::memory_order_acq_rel);
+      if (apply && bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
+    }
+  }
+}
+
+void Collector::TakeSpilledAllocations(bool apply) {
   uint32_t count = g_agent.stacks.id_count();
   for (uint32_t id = 0; id < count; ++id) {
     StackRecord* record = g_agent.stacks.GetMutable(id);
@@ -257,13 +284,6 @@ void Collector::FoldSpills(bool apply) {
     double bytes = record->spilled_allocated_bytes.exchange(0.0, std::memory_order_acq_rel);
     if (apply && (objects != 0.0 || bytes != 0.0)) {
       totals_.ApplyAllocation(id, objects, bytes, CohortOf(static_cast<uint32_t>(sequence_)));
-    }
-    objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
-    bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (apply && (objects != 0.0 || bytes != 0.0)) totals_.ApplyFree(id, objects, bytes);
-    for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
-      bytes = record->spilled_freed_cohort_bytes[cohort].exchange(0.0f, std::memory_order_acq_rel);
-      if (apply && bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
     }
   }
 }

@@ -53,9 +53,10 @@ class Collector {
   bool Pause(uint64_t pause_ns, int control);
   void Run(int control);
   void Drain();
-  // Takes the spilled counts out of the stack records: into the totals, or
+  // Take the spilled counts out of the stack records: into the totals, or
   // (apply = false) away.
-  void FoldSpills(bool apply);
+  void TakeSpilledFrees(bool apply);
+  void TakeSpilledAllocations(bool apply);
   double AdaptInterval(uint64_t now_ns);
   bool WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks = nullptr);
   bool WriteHeader(const Options& options);
