@@ -93,9 +93,20 @@ int Attach(const Settings& settings) {
     return Fail(kExitNoSuchProcess, "pid " + pid_text + " has exited (a zombie)");
   }
   if (pid == getpid()) return Fail(kExitCannotAttach, "heapdrift cannot attach to itself");
+  // A process that ends while we reach for it is not an error of ours.
+  auto exited = [pid] {
+    std::optional<TargetProcess> now = ReadTargetProcess(pid);
+    return !now || now->state == 'Z' || now->state == 'X';
+  };
   if (!target->inspectable) {
+    if (exited()) return Fail(kExitNoSuchProcess, "pid " + pid_text + " has exited");
     return Fail(kExitNotPermitted, "not permitted to inspect pid " + pid_text + " (" +
                                        target->name + "): run as its user, or as root");
+  }
+  if (target->no_memory) {
+    if (exited()) return Fail(kExitNoSuchProcess, "pid " + pid_text + " has exited");
+    return Fail(kExitCannotAttach, "pid " + pid_text + " (" + target->name +
+                                       ") has no memory of its own (a kernel thread, or exiting)");
   }
   if (!target->dormant()) {
     return Fail(kExitCannotAttach,
@@ -119,11 +130,6 @@ int Attach(const Settings& settings) {
   if (!settings.stream.empty()) {
     wake.receiver = "unix:" + std::filesystem::absolute(settings.stream.substr(5)).string();
   }
-  // A process that ends while we reach for it is not an error of ours.
-  auto exited = [pid] {
-    std::optional<TargetProcess> now = ReadTargetProcess(pid);
-    return !now || now->state == 'Z' || now->state == 'X';
-  };
   int connection = -1;
   WakeStatus status = WakeAgent(ControlSocketPath(*target), wake, &connection, &error);
   if (status != WakeStatus::kRecording && exited()) {

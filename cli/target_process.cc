@@ -94,7 +94,8 @@ std::optional<TargetProcess> ReadTargetProcess(pid_t pid) {
   for (long nspid = 0; nspids >> nspid;) target.own_pid = static_cast<pid_t>(nspid);
 
   std::ifstream maps(ProcPath(pid, "maps"));
-  target.inspectable = maps.is_open() && maps.peek() != std::ifstream::traits_type::eof();
+  target.inspectable = maps.is_open();
+  target.no_memory = maps.is_open() && maps.peek() == std::ifstream::traits_type::eof();
   for (std::string line; std::getline(maps, line);) {
     if (line.size() >= 16 && line.compare(line.size() - 16, 16, "/libheapdrift.so") == 0) {
       target.agent_loaded = true;

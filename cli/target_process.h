@@ -20,6 +20,8 @@ struct TargetProcess {
   // Its memory map and environment could be read: another user's process
   // (without root) cannot be, and cannot be attached to either.
   bool inspectable = false;
+  // Its memory map is empty: a kernel thread, or a process that is exiting.
+  bool no_memory = false;
   bool agent_loaded = false;  // libheapdrift.so is mapped
   // A dormant agent's control socket the process holds (bound, among its
   // descriptors), as reachable from here; "" when none is found.
