@@ -35,7 +35,7 @@ class SiteTotals {
   void Apply(const SampleEvent& event);
   void ApplyAllocation(uint32_t stack_id, double objects, double bytes, uint32_t cohort);
   // A free's bytes count against the site and against the cohort the block
-  // was born in; a spilled free reaches the two separately (FoldSpills).
+  // was born in; a spilled free reaches the two separately (Collector::TakeSpilledFrees).
   void ApplyFree(uint32_t stack_id, double objects, double bytes);
   void ApplyCohortFree(uint32_t stack_id, uint32_t cohort, double bytes);
 
