@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "control_protocol.h"
+#include "got_redirect.h"
 #include "page_arena.h"
 #include "leak_scan.h"
 #include "raw_log.h"
@@ -220,6 +221,7 @@ void Collector::Run(int control) {
     uint64_t until_snapshot = next_snapshot_ns_ - std::min(next_snapshot_ns_, MonotonicNowNs());
     uint64_t pause_ns = std::max<uint64_t>(std::min(period_ns, until_snapshot), 1'000'000);
     if (!Pause(pause_ns, control)) return;
+    if (control >= 0 && g_agent.options.redirects_calls) RedirectCallsInNewModules();
     pthread_mutex_lock(&mutex_);
     if (finished_) {
       pthread_mutex_unlock(&mutex_);

@@ -22,6 +22,7 @@
 
 #include "agent.h"
 #include "collector.h"
+#include "got_redirect.h"
 #include "control_protocol.h"
 #include "option_limits.h"
 #include "raw_log.h"
@@ -206,7 +207,11 @@ void Serve(int connection) {
   }
   if (to_receiver) Reply(connection, control::kOkReply);
   g_agent.state.store(AgentState::kActive, std::memory_order_release);
+  if (wake.redirects_calls) RedirectAllocationCalls();
   g_collector.RunSession(connection);
+  // Asleep again (RunSession): the hooks pass everything through while the
+  // slots are given back.
+  if (wake.redirects_calls) RestoreAllocationCalls();
 }
 
 // Whether g_listener is still the socket bound here, and bound where it was: a daemon may close

@@ -201,6 +201,73 @@ void AtForkChild() {
   }
 }
 
+bool InPreload() {
+  const char* preload = GetEnv("LD_PRELOAD");
+  if (preload == nullptr) return false;
+  for (const char* entry = preload; *entry != '\0';) {
+    size_t length = std::strcspn(entry, ": ");
+    if (length > 0 && IsThisLibrary(entry, length)) return true;
+    entry += length;
+    if (*entry != '\0') ++entry;
+  }
+  return false;
+}
+
+enum class MallocOwner { kThisLibrary, kProgram, kAnotherLibrary, kUnknown };
+
+// Whose malloc the program's modules call. Looked up from the program's
+// handle: this library is linked -Bsymbolic, so RTLD_DEFAULT from here would
+// find our own malloc first. Compared by object, not by address: a GOT entry
+// for &malloc resolves to the program's. A non-PIE program that takes
+// &malloc carries an undefined malloc symbol with the address of its PLT
+// stub, which dlsym returns: that stub calls the definition, so only a
+// defined symbol counts.
+MallocOwner WhoseMalloc() {
+  Dl_info first_malloc{}, this_library{};
+  ElfW(Sym)* symbol = nullptr;
+  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
+  void* address = program != nullptr ? dlsym(program, "malloc") : nullptr;
+  if (program != nullptr) dlclose(program);
+  if (address == nullptr ||
+      dladdr1(address, &first_malloc, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
+      symbol == nullptr || symbol->st_shndx == SHN_UNDEF ||
+      dladdr(reinterpret_cast<void*>(&WhoseMalloc), &this_library) == 0) {
+    return MallocOwner::kUnknown;
+  }
+  if (first_malloc.dli_fbase == this_library.dli_fbase) return MallocOwner::kThisLibrary;
+  // The program's own object is the one whose link map comes first.
+  link_map* first = nullptr;
+  void* main_handle = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
+  if (main_handle != nullptr) {
+    dlinfo(main_handle, RTLD_DI_LINKMAP, &first);
+    dlclose(main_handle);
+  }
+  if (first != nullptr && reinterpret_cast<void*>(first->l_addr) == first_malloc.dli_fbase) {
+    return MallocOwner::kProgram;
+  }
+  return MallocOwner::kAnotherLibrary;
+}
+
+// Loaded into a running process (heapdrift attach, attach-dossier.md): this
+// runs on a borrowed host thread inside dlopen, with the loader's lock held,
+// so it only reserves memory and starts the control thread. The environment
+// is the host's and stays untouched (no marks, no LD_PRELOAD edits: setenv
+// would race the host's own getenv). Every wake redirects the program's GOT
+// slots to the agent for the length of its recording.
+void StartLoadedLate(Options& options) {
+  options.dormant = true;
+  options.redirects_calls = true;
+  options.follow = FollowMode::kExec;  // a child of a fork stays silent
+  options.role = ImageRole::kFirst;
+  options.process = CurrentProcessIdentity();
+  options.root_pid = options.process.pid;
+  if (!ResolveRealAllocatorFromProgram()) {
+    LogLine("no allocator found in the program; attach refused");
+    g_agent.state.store(AgentState::kOff);
+    return;
+  }
+}
+
 void Start() {
   InAgentScope scope;  // everything below may allocate: never sample it
   bool allocator_found = ResolveRealAllocator();
@@ -214,34 +281,30 @@ void Start() {
     g_agent.state.store(AgentState::kOff);
     return;
   }
-  if (options.follow == FollowMode::kNone) StopPreloadingIntoChildren();
-  PlaceInTree(options);
-  if (!allocator_found) {
-    LogLine("no allocator found after heapdrift in the symbol search order; profiling disabled");
-    g_agent.state.store(AgentState::kOff);
-    return;
-  }
-  // An executable that defines malloc itself comes first in the search order:
-  // its allocations never reach us, and a recording would be silently empty.
-  // (Looked up from the program's handle: this library is linked -Bsymbolic,
-  // so RTLD_DEFAULT from here would find our own malloc first. Compared by
-  // object, not by address: a GOT entry for &malloc resolves to the program's.
-  // A non-PIE program that takes &malloc carries an undefined malloc symbol
-  // with the address of its PLT stub, which dlsym returns: that stub calls us,
-  // so only a defined symbol counts.)
-  Dl_info first_malloc{}, this_library{};
-  ElfW(Sym)* symbol = nullptr;
-  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
-  if (program != nullptr &&
-      dladdr1(dlsym(program, "malloc"), &first_malloc, reinterpret_cast<void**>(&symbol),
-              RTLD_DL_SYMENT) != 0 &&
-      symbol != nullptr && symbol->st_shndx != SHN_UNDEF &&
-      dladdr(reinterpret_cast<void*>(&Start), &this_library) != 0 &&
-      first_malloc.dli_fbase != this_library.dli_fbase) {
-    LogLine("the program defines its own malloc, which preloading cannot intercept; "
-            "profiling disabled");
-    g_agent.state.store(AgentState::kOff);
-    return;
+  MallocOwner owner = WhoseMalloc();
+  if (owner != MallocOwner::kThisLibrary && !InPreload()) {
+    StartLoadedLate(options);
+    if (g_agent.state.load() == AgentState::kOff) return;
+  } else {
+    if (options.follow == FollowMode::kNone) StopPreloadingIntoChildren();
+    PlaceInTree(options);
+    if (!allocator_found) {
+      LogLine("no allocator found after heapdrift in the symbol search order; profiling disabled");
+      g_agent.state.store(AgentState::kOff);
+      return;
+    }
+    // An executable (or a library preloaded before this one) that defines
+    // malloc comes first in the search order: its allocations never reach
+    // us, and a recording would be silently empty.
+    if (owner == MallocOwner::kProgram || owner == MallocOwner::kAnotherLibrary) {
+      LogLine(owner == MallocOwner::kProgram
+                  ? "the program defines its own malloc, which preloading cannot intercept; "
+                    "profiling disabled"
+                  : "a library preloaded before heapdrift defines malloc; put heapdrift first "
+                    "in LD_PRELOAD; profiling disabled");
+      g_agent.state.store(AgentState::kOff);
+      return;
+    }
   }
   if (!InitThreadExitKey()) {
     LogLine("cannot create a thread-specific key; profiling disabled");

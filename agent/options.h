@@ -41,6 +41,10 @@ struct Options {
   ProcessIdentity process;    // this process, across exec
   bool forked = false;        // recording from fork() on, in the child
   bool attached = false;      // recording from a wake on, not from the start
+  // Loaded into a running process by `heapdrift attach`, not preloaded: the
+  // program's calls reach the agent only through the GOT slots it redirects
+  // while a recording runs (got_redirect.h).
+  bool redirects_calls = false;
 
   bool streams_to_socket() const;
   const char* socket_path() const;  // after "unix:"

@@ -1,6 +1,8 @@
 #include "real_alloc.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 
 #include <atomic>
 #include <cstring>
@@ -64,9 +66,14 @@ struct BootstrapHeader {
   size_t padding;
 };
 
+// Where lookups go: the next definitions after this library (preloaded),
+// or the program's (loaded into a running process).
+void* g_lookup_handle = RTLD_NEXT;
+
 template <typename Function>
 void Resolve(Function& slot, const char* name) {
-  slot = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+  void* found = g_lookup_handle == RTLD_NEXT ? nullptr : ProgramDefinition(name);
+  slot = reinterpret_cast<Function>(found != nullptr ? found : dlsym(RTLD_NEXT, name));
 }
 
 // Emulations for allocators that lack a legacy entry point.
@@ -135,6 +142,27 @@ bool ResolveRealAllocator() {
   g_real = found;
   g_resolve_state.store(2, std::memory_order_release);
   return true;
+}
+
+void* ProgramDefinition(const char* name) {
+  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
+  if (program == nullptr) return nullptr;
+  void* address = dlsym(program, name);
+  dlclose(program);
+  Dl_info info{};
+  ElfW(Sym)* symbol = nullptr;
+  if (address == nullptr ||
+      dladdr1(address, &info, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
+      symbol == nullptr || symbol->st_shndx == SHN_UNDEF) {
+    return nullptr;
+  }
+  return address;
+}
+
+bool ResolveRealAllocatorFromProgram() {
+  g_lookup_handle = nullptr;
+  g_resolve_state.store(0, std::memory_order_release);
+  return ResolveRealAllocator();
 }
 
 bool RealAllocatorIsGlibc() {

@@ -36,6 +36,16 @@ extern RealAllocator g_real;
 // while resolution is in progress (dlsym's own allocations) or impossible.
 bool ResolveRealAllocator();
 
+// For an agent loaded into a running process (got_redirect.h): g_real
+// becomes the definitions the program's modules are bound to (the first in
+// the global search order: glibc's, or an allocator preloaded before the
+// process started), not the next after this library, which is loaded
+// locally and is nobody's. False if the program has none.
+bool ResolveRealAllocatorFromProgram();
+// The program's definition of `name` (a defined symbol: a non-PIE program's
+// PLT stub for a function whose address it takes does not count), or null.
+void* ProgramDefinition(const char* name);
+
 // True when the real allocator is glibc's, whose mallinfo2 we may then ask.
 bool RealAllocatorIsGlibc();
 

@@ -14,6 +14,8 @@
 #include <string>
 
 #include "agent_control.h"
+#include "agent_injector.h"
+#include "agent_locator.h"
 #include "command_support.h"
 #include "commands.h"
 #include "recording.h"
@@ -79,6 +81,45 @@ class StopClock {
   bool asked_ = false;
 };
 
+// Loads the agent into a process started without it (agent_injector.h) and
+// waits until its control socket is up.
+int LoadAgent(const TargetProcess& target, std::string* error) {
+  std::optional<std::string> agent = LocateAgent(error);
+  if (!agent) return kExitCannotRun;
+  auto started = Now();
+  InjectResult result = InjectAgent(target, *agent);
+  switch (result.status) {
+    case InjectStatus::kLoaded:
+      break;
+    case InjectStatus::kNotPermitted:
+      *error = result.message;
+      return kExitNotPermitted;
+    case InjectStatus::kCannotAttach:
+      *error = result.message;
+      return kExitCannotAttach;
+    case InjectStatus::kGone:
+      *error = "pid " + std::to_string(target.pid) + " exited before it could be attached to";
+      return kExitNoSuchProcess;
+    case InjectStatus::kFailed:
+      *error = "pid " + std::to_string(target.pid) + ": " + result.message;
+      return kExitCannotAttach;
+  }
+  // The agent's control thread binds its socket right after the load.
+  for (auto until = Now() + std::chrono::seconds(5); Now() < until;) {
+    std::optional<TargetProcess> now = ReadTargetProcess(target.pid);
+    if (!now) break;
+    if (now->dormant()) {
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(Now() - started);
+      std::fprintf(stderr, "heapdrift: loaded the agent into pid %d in %.1f ms (%s)\n", target.pid,
+                   static_cast<double>(took.count()) / 1000, result.message.c_str());
+      return kExitOk;
+    }
+    timespec pause{0, 5'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  return kExitOk;  // the caller looks again, and says what it found
+}
+
 int Attach(const Settings& settings) {
   std::string error;
   if (!settings.stream.empty() &&
@@ -108,14 +149,17 @@ int Attach(const Settings& settings) {
     return Fail(kExitCannotAttach, "pid " + pid_text + " (" + target->name +
                                        ") has no memory of its own (a kernel thread, or exiting)");
   }
+  if (target->agent_loaded && !target->dormant()) {
+    return Fail(kExitCannotAttach, "pid " + pid_text + " (" + target->name +
+                                       ") runs the agent, not dormant: it records already");
+  }
   if (!target->dormant()) {
-    return Fail(kExitCannotAttach,
-                "pid " + pid_text + " (" + target->name + ") " +
-                    (target->agent_loaded ? "runs the agent, not dormant: it records already"
-                                          : "was not started with a dormant agent") +
-                    "; start it with `heapdrift run --dormant -- CMD` (or LD_PRELOAD=" +
-                    "libheapdrift.so HEAPDRIFT_DORMANT=1); entering a process without it is " +
-                    "not supported yet");
+    if (int code = LoadAgent(*target, &error); code != kExitOk) return Fail(code, error);
+    target = ReadTargetProcess(pid);
+    if (!target || !target->dormant()) {
+      return Fail(exited() ? kExitNoSuchProcess : kExitCannotRun,
+                  "pid " + pid_text + ": the agent was loaded but did not start listening");
+    }
   }
   std::string output;
   if (settings.stream.empty()) {
