@@ -7,15 +7,22 @@
    from connect to the agent's "ok", to the recording's header, to the first
    snapshot; and from "stop" to the end of the connection (detached). Then
    the whole `heapdrift attach PID --duration 1s` command, wall time.
-2. Overhead on churn (1 and 2 threads, malloc/free as fast as they can):
+2. Entering: fresh session_leak servers started without the agent, each
+   entered by `heapdrift attach` (ptrace, dlopen in a borrowed thread):
+   time to load the agent (as attach reports it), how long the borrowed
+   thread was held, and the tries it took.
+3. Overhead on churn (1 and 2 threads, malloc/free as fast as they can):
    none; dormant (asleep the whole run); attached (woken at the start, the
-   whole run recorded, default rate); preloaded (`HEAPDRIFT_OUTPUT`, default
-   rate). Medians of alternating runs, as ratios to none of the same run.
+   whole run recorded, default rate); entered (started without the agent,
+   `heapdrift attach` for the whole run); preloaded (`HEAPDRIFT_OUTPUT`,
+   default rate). Medians of alternating runs, as ratios to none of the same
+   run.
 
 usage: bench/attach.py [BUILD_DIR] [--runs N] [--quick]
 """
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -121,10 +128,45 @@ def timing(build, runs, tmp):
         server.wait()
 
 
+def entering(build, runs, tmp):
+    cli = build / "cli" / "heapdrift"
+    loads, holds, tries = [], [], []
+    for run in range(runs):
+        server = subprocess.Popen([str(build / "examples" / "session_leak"), "--duration-sec", "60"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            attach = subprocess.run([str(cli), "attach", str(server.pid), "--duration", "200ms",
+                                     "-o", str(tmp / f"entered{run}.rec")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            found = re.search(r"in ([0-9.]+) ms \(loaded by thread \d+, held ([0-9.]+) ms, "
+                              r"after (\d+) tr", attach.stderr)
+            if attach.returncode != 0 or found is None:
+                sys.exit(f"attach failed: {attach.stderr}")
+            loads.append(float(found.group(1)))
+            holds.append(float(found.group(2)))
+            tries.append(int(found.group(3)))
+        finally:
+            server.kill()
+            server.wait()
+    print(f"\nentering {runs} session_leak servers started without the agent, median [min-max]:")
+    for name, values, unit in (("attach -> agent loaded", loads, "ms"),
+                               ("borrowed thread held", holds, "ms"),
+                               ("threads stopped to find a safe one", tries, "")):
+        print(f"  {name:<36} {statistics.median(values):8.2f} [{min(values):g}-{max(values):g}] {unit}")
+
+
 def run_churn(argv, env, attach_to=None):
     start = time.monotonic()
     child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conn = None
+    if attach_to == "enter":
+        attach = subprocess.Popen([env["HEAPDRIFT_CLI"], "attach", str(child.pid), "--duration",
+                                   "1h", "-o", env["HEAPDRIFT_BENCH_REC"]],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child.wait()
+        attach.wait()
+        return time.monotonic() - start
     if attach_to is not None:
         conn, _, _ = wake(wait_for_socket(attach_to, child.pid), interval_ms=1000)
         conn.setblocking(False)
@@ -149,8 +191,11 @@ def overhead(build, runs, scale, tmp):
     dormant = dict(base, LD_PRELOAD=agent, HEAPDRIFT_DORMANT="1",
                    HEAPDRIFT_CONTROL_DIR=str(control_dir))
     preloaded = dict(base, LD_PRELOAD=agent, HEAPDRIFT_OUTPUT=str(tmp / "churn.rec"))
+    entered = dict(base, HEAPDRIFT_CLI=str(build / "cli" / "heapdrift"),
+                   HEAPDRIFT_BENCH_REC=str(tmp / "entered-churn.rec"))
     configs = [("none", base, None), ("dormant", dormant, None),
-               ("attached", dormant, control_dir), ("preloaded", preloaded, None)]
+               ("attached", dormant, control_dir), ("entered", entered, "enter"),
+               ("preloaded", preloaded, None)]
     print(f"\n{'workload':<20} {'agent':<10} {'median':>9} {'ratio':>7}")
     for threads, millions in ((1, 10 * scale), (2, 5 * scale)):
         argv = [churn, str(threads), f"{millions:g}"]
@@ -178,6 +223,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="heapdrift-attach-bench-") as directory:
         tmp = Path(directory)
         timing(build, max(runs, 5) * 2, tmp)
+        entering(build, max(runs, 5) * 2, tmp)
         overhead(build, runs, scale, tmp)
 
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -312,6 +313,7 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
           continue;
       }
       ++tries;
+      auto held_from = std::chrono::steady_clock::now();
       long system_call = static_cast<long>(thread.saved().orig_rax);
       if (!inspector.SafeToLoad(tid, system_call, &last_reason)) {
         thread.LetGo();
@@ -319,7 +321,13 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
       }
       InjectResult result = LoadOnThread(thread, functions, visible_path);
       if (result.status == InjectStatus::kLoaded) {
-        result.message += " after " + std::to_string(tries) + " tries";
+        char held[64];
+        std::snprintf(held, sizeof(held), ", held %.2f ms, after %d tr%s",
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                held_from)
+                          .count(),
+                      tries, tries == 1 ? "y" : "ies");
+        result.message += held;
       }
       return result;
     }

@@ -1,8 +1,10 @@
 // heapdrift attach: records a process that is already running, for a while,
-// and leaves it as it was. The route today: the process runs a dormant agent
-// (`heapdrift run --dormant`, HEAPDRIFT_DORMANT=1), which this command wakes
-// over its control socket; the agent streams the recording back on the same
-// connection and sleeps again when this command says stop, exits, or dies.
+// and leaves it as it was. A process started without the agent has it
+// loaded first (agent_injector.h); then, as in one started with a dormant
+// agent (`heapdrift run --dormant`, HEAPDRIFT_DORMANT=1), this command wakes
+// the agent over its control socket; the agent streams the recording back on
+// the same connection and sleeps again when this command says stop, exits,
+// or dies.
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -233,8 +235,8 @@ void AddAttachCommand(CLI::App& app, int* exit_code) {
       app.add_subcommand("attach", "Record a running process for a while, then leave it as it was");
   command->footer(
       "Examples:\n"
-      "  heapdrift run --dormant -- ./server &        (at deploy: costs the interposition only)\n"
-      "  heapdrift attach $(pidof server) --duration 60s\n"
+      "  heapdrift attach $(pidof server) --duration 60s   (as root: enters any glibc process)\n"
+      "  heapdrift run --dormant -- ./server &        (at deploy: then attach needs no ptrace)\n"
       "  heapdrift attach 4242 --stream unix:/tmp/hd.sock   (to a running `heapdrift record`)\n"
       "Exit codes: 5 no such process, 6 not permitted, 7 the process cannot be attached to.");
   // PID_MAX_LIMIT (include/linux/threads.h): no pid is larger.

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace heapdrift::cli {
 namespace {
@@ -57,7 +59,10 @@ RemoteThread::Stop RemoteThread::Hold(std::chrono::milliseconds deadline, std::s
   auto until = std::chrono::steady_clock::now() + deadline;
   if (ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
     *error = Errno("ptrace(PTRACE_SEIZE)");
-    return errno == EPERM ? Stop::kNotPermitted : errno == ESRCH ? Stop::kGone : Stop::kFailed;
+    if (errno == ESRCH) return Stop::kGone;
+    // The kernel says EPERM for a thread that has just exited, too.
+    if (errno == EPERM) return Exiting() ? Stop::kGone : Stop::kNotPermitted;
+    return Stop::kFailed;
   }
   if (ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
     *error = Errno("ptrace(PTRACE_INTERRUPT)");
@@ -100,6 +105,14 @@ RemoteThread::Stop RemoteThread::Hold(std::chrono::milliseconds deadline, std::s
   }
   saved_vector_state_.resize(vector_state.iov_len);
   return Stop::kStopped;
+}
+
+bool RemoteThread::Exiting() const {
+  std::ifstream file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  char state = close != std::string::npos && close + 2 < text.size() ? text[close + 2] : 'X';
+  return state == 'Z' || state == 'X';
 }
 
 bool RemoteThread::InRestartableCall() const {

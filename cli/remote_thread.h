@@ -63,6 +63,8 @@ class RemoteThread {
 
  private:
   enum class Held { kNo, kUnchanged, kChanged };
+  // The thread has exited, or is exiting (a zombie): /proc says so.
+  bool Exiting() const;
   // Waits for the next stop of the thread; false if it exited or the deadline passed.
   bool WaitForStop(std::chrono::steady_clock::time_point deadline, int* status);
 

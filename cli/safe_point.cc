@@ -218,14 +218,18 @@ bool StackInspector::SafeToLoad(pid_t tid, long system_call, std::string* reason
     ++i;
   }
   if (i > 0) {
-    if (system_call < 0) {
+    // Only inside a blocking call: the C library does other system calls
+    // with locks held (pthread_join unmaps stacks under the loader's stack
+    // cache lock, which pthread_create, in the agent's constructor, takes
+    // too: a thread borrowed there waited on itself forever).
+    if (system_call < 0 || AfterAStop(system_call) == Restarts::kNo) {
       *reason = "stopped inside the C library";
       return false;
     }
     // An entry point that tail-calls an internal function (pthread_join)
     // leaves no name. Unnamed is fine unless the call is a futex wait: the
-    // library waits for its own locks that way (malloc's arenas), and the
-    // C library holds none of the loader's locks in its other blocking calls.
+    // library waits for its own locks that way (malloc's arenas); in its
+    // other blocking calls it holds none that loading the agent takes.
     bool unnamed_but_not_a_lock = innermost_entry.empty() && system_call != SYS_futex;
     if (!unnamed_but_not_a_lock && !BlockingEntryPoint(innermost_entry)) {
       *reason = "inside " + (innermost_entry.empty() ? std::string("the C library")

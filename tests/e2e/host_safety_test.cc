@@ -56,34 +56,45 @@ TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentInExactMode) {
 // and again while it runs (1 s each, default rate) until it exits: output,
 // exit code and stderr as without the agent; each attach that found the
 // process running reads back as a recording.
-TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentWhileAttachedAndDetached) {
-  const HostCase& host = GetParam();
+// Attached to for a second at a time, over and over, until it ends: with a
+// dormant agent preloaded (`dormant`), or none (each process entered by the
+// first attach, which loads the agent; the rest wake it).
+void AttachRepeatedly(const HostCase& host, bool dormant) {
   TempDir dir;
   std::vector<std::string> argv = {Host(host.name)};
   argv.insert(argv.end(), host.args.begin(), host.args.end());
   ProcessResult plain = RunProcess(argv, {}, host.timeout_sec);
   ASSERT_FALSE(plain.timed_out);
-  DormantProcess dormant(dir, argv);
+  DormantProcess process(dir, argv, dormant);
   int attaches = 0;
-  for (int round = 0; dormant.Running(); ++round) {
+  for (int round = 0; process.Running(); ++round) {
     std::string output = dir.File("attach" + std::to_string(round) + ".rec");
-    ProcessResult attached = RunProcess({kCliPath, "attach", dormant.pid_text(), "--duration",
+    ProcessResult attached = RunProcess({kCliPath, "attach", process.pid_text(), "--duration",
                                          "1s", "--interval-ms", "100", "-o", output},
                                         {}, 60);
     if (attached.exit_code == 0) {
       ++attaches;
       EXPECT_TRUE(LoadRecording(output).header.attached());
     } else {
-      // Only because it had exited, or had not yet started its agent.
+      // Only because it had exited, or had not yet started its agent (or,
+      // entered without one, ended while it was being entered).
       EXPECT_TRUE(attached.exit_code == 5 || attached.exit_code == 7) << attached.err;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  ProcessResult finished = dormant.Wait();
+  ProcessResult finished = process.Wait();
   EXPECT_EQ(finished.exit_code, plain.exit_code) << finished.err;
   EXPECT_EQ(finished.out, plain.out);
   EXPECT_EQ(LinesStartingWith(finished.err, "heapdrift:"), std::vector<std::string>{});
-  RecordProperty("attaches", attaches);
+  ::testing::Test::RecordProperty("attaches", attaches);
+}
+
+TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentWhileAttachedAndDetached) {
+  AttachRepeatedly(GetParam(), true);
+}
+
+TEST_P(HostSafety, BehavesExactlyAsWithoutTheAgentWhileEnteredAttachedAndDetached) {
+  AttachRepeatedly(GetParam(), false);
 }
 
 INSTANTIATE_TEST_SUITE_P(

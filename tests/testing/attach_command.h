@@ -1,0 +1,25 @@
+// Running `heapdrift attach` in a test, and what its refusals look like.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "subprocess.h"
+
+namespace heapdrift::testing {
+
+// Its documented exit codes (README, cli/recording.h).
+inline constexpr int kNoSuchProcess = 5;
+inline constexpr int kNotPermitted = 6;
+inline constexpr int kCannotAttach = 7;
+
+// `heapdrift attach ARGUMENTS...`
+ProcessResult Attach(std::vector<std::string> arguments, int timeout_sec = 60);
+
+// A bundled example program (examples/).
+std::string Example(const char* name);
+
+// The one line a refusal prints, with `code` and containing `words`.
+void ExpectOneLine(const ProcessResult& result, int code, const std::string& words);
+
+}  // namespace heapdrift::testing
