@@ -227,11 +227,46 @@ int EntryNamed(const char* name) {
   return -1;
 }
 
-bool AlreadyHeld(uintptr_t address) {
+// The record of a slot at `address`, or -1.
+int HeldIndex(uintptr_t address) {
   for (int i = 0; i < g_slot_count; ++i) {
-    if (g_slots[i].address == address) return true;
+    if (g_slots[i].address == address) return i;
+  }
+  return -1;
+}
+
+bool StillLoaded(const Module& module) {
+  for (int i = 0; i < g_view_count; ++i) {
+    if (g_views[i].base == module.base && std::strcmp(g_views[i].name, module.name) == 0) {
+      return true;
+    }
   }
   return false;
+}
+
+// Forgets the slots of modules unloaded since (after a fresh g_views): a
+// program that loads and unloads plugins in a loop must not fill the table.
+constinit int g_renumbered[kMaxModules];
+
+void ForgetUnloadedModules() {
+  int* renumbered = g_renumbered;
+  int modules = 0;
+  for (int m = 0; m < g_module_count; ++m) {
+    renumbered[m] = -1;
+    if (!StillLoaded(g_modules[m])) continue;
+    renumbered[m] = modules;
+    if (modules != m) g_modules[modules] = g_modules[m];
+    ++modules;
+  }
+  g_module_count = modules;
+  int kept = 0;
+  for (int i = 0; i < g_slot_count; ++i) {
+    int module = renumbered[g_slots[i].module];
+    if (module < 0) continue;
+    g_slots[kept] = g_slots[i];
+    g_slots[kept++].module = static_cast<uint16_t>(module);
+  }
+  g_slot_count = kept;
 }
 
 int ModuleIndex(const ModuleView& view) {
@@ -295,21 +330,25 @@ void RedirectModule(const ModuleView& view, bool releasing_side) {
       int entry = EntryNamed(tables.strings + symbol.st_name);
       if (entry < 0 || g_entries[entry].releases != releasing_side) continue;
       uintptr_t address = view.base + relocation.r_offset;
-      if (AlreadyHeld(address)) continue;
       uintptr_t value = *reinterpret_cast<const volatile uintptr_t*>(address);
+      if (value == g_entries[entry].hook) continue;  // ours already
+      // A record for this address whose slot no longer holds our entry
+      // point belongs to a module unloaded and loaded again at the same
+      // place: it is replaced below.
+      int held = HeldIndex(address);
       // The definition the agent forwards to, or this module's own lazy
       // binding stub (a module that defines the name itself keeps its own).
       bool bound = value == g_entries[entry].original && value != 0;
       bool lazy = symbol.st_shndx == SHN_UNDEF && InExecutableSegment(view, value);
       if (!bound && !lazy) {
-        if (value != g_entries[entry].hook) ++g_counts.slots_left_alone;
+        ++g_counts.slots_left_alone;
         continue;
       }
-      if (g_slot_count == kMaxSlots || !window.Writable(address)) continue;
+      if ((held < 0 && g_slot_count == kMaxSlots) || !window.Writable(address)) continue;
       if (module < 0 && (module = ModuleIndex(view)) < 0) return;
       if (!CompareAndSwap(address, value, g_entries[entry].hook)) continue;
-      g_slots[g_slot_count++] = {address, value, static_cast<uint16_t>(module),
-                                 static_cast<uint8_t>(entry)};
+      g_slots[held >= 0 ? held : g_slot_count++] = {
+          address, value, static_cast<uint16_t>(module), static_cast<uint8_t>(entry)};
       ++g_counts.slots;
       any = true;
     }
@@ -337,6 +376,7 @@ void RedirectAll() {
   g_view_count = 0;
   dl_iterate_phdr(CopyModule, nullptr);
   g_loads_seen = g_loads_now;
+  ForgetUnloadedModules();
   RedirectSide(true);
   RedirectSide(false);
 }

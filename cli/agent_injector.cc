@@ -358,7 +358,12 @@ InjectResult InjectAgent(const TargetProcess& target, const std::string& agent_p
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
-    InjectResult result = Inject(target, agent_path);
+    InjectResult result;
+    try {
+      result = Inject(target, agent_path);
+    } catch (const std::exception& error) {
+      result = {InjectStatus::kFailed, std::string("internal error: ") + error.what()};
+    }
     std::string message = std::to_string(static_cast<int>(result.status)) + " " + result.message;
     ssize_t ignored = write(channel[1], message.data(), message.size());
     (void)ignored;

@@ -9,8 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "target_process.h"
 
 namespace heapdrift::cli {
 namespace {
@@ -108,10 +108,7 @@ RemoteThread::Stop RemoteThread::Hold(std::chrono::milliseconds deadline, std::s
 }
 
 bool RemoteThread::Exiting() const {
-  std::ifstream file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid_) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  size_t close = text.rfind(')');
-  char state = close != std::string::npos && close + 2 < text.size() ? text[close + 2] : 'X';
+  char state = ThreadState(pid_, tid_);
   return state == 'Z' || state == 'X';
 }
 

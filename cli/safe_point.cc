@@ -15,19 +15,13 @@
 #include <sstream>
 #include <string_view>
 
+#include "target_process.h"
+
 namespace heapdrift::cli {
 namespace {
 
 std::string TaskPath(pid_t pid, pid_t tid, const char* entry) {
   return "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/" + entry;
-}
-
-// The scheduler state letter of /proc/PID/task/TID/stat.
-char ThreadState(pid_t pid, pid_t tid) {
-  std::ifstream file(TaskPath(pid, tid, "stat"));
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  size_t close = text.rfind(')');
-  return close != std::string::npos && close + 2 < text.size() ? text[close + 2] : '?';
 }
 
 // System calls that the kernel restarts after a ptrace stop, unseen

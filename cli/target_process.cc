@@ -1,6 +1,8 @@
 #include "target_process.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -115,6 +117,23 @@ std::optional<TargetProcess> ReadTargetProcess(pid_t pid) {
   }
   if (target.agent_loaded) target.control_socket = BoundControlSocket(target);
   return target;
+}
+
+char ThreadState(pid_t pid, pid_t tid) {
+  // read(2), not a stream: reading a thread that exits meanwhile fails with
+  // ESRCH, which a stream iterator turns into an exception.
+  std::string path = ProcPath(pid, "task/") + std::to_string(tid) + "/stat";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 'X';
+  char text[512];
+  ssize_t got = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (got <= 0) return 'X';
+  std::string_view view(text, static_cast<size_t>(got));
+  size_t close_paren = view.rfind(')');
+  return close_paren != std::string_view::npos && close_paren + 2 < view.size()
+             ? view[close_paren + 2]
+             : 'X';
 }
 
 std::string ControlSocketPath(const TargetProcess& target) {

@@ -38,6 +38,10 @@ struct TargetProcess {
 // be read (another user's process) keep their defaults.
 std::optional<TargetProcess> ReadTargetProcess(pid_t pid);
 
+// The scheduler state letter of one of its threads (R, S, D, T, t, Z, X),
+// 'X' when the thread is gone.
+char ThreadState(pid_t pid, pid_t tid);
+
 // Where the process's dormant agent listens (proto/control_protocol.h), as
 // reachable from here: the socket it holds, else where its environment says;
 // through /proc/PID/root, so a process in another mount namespace (a

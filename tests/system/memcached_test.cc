@@ -60,9 +60,10 @@ TEST(Memcached, ServesTheSameLoadAndStopsCleanlyUnderTheAgent) {
   ExpectSoundRecording(recording);
 }
 
-// Started with the agent asleep and attached to for 2 s while the keys are
-// being set: the same keys set, gets done and items stored as without.
-TEST(Memcached, AttachedWhileKeysAreSetServesTheSameLoad) {
+// Attached to for 2 s while the keys are being set, started with the agent
+// asleep (`prefix`) or without it (entered): the same keys set, gets done
+// and items stored as without.
+void AttachWhileKeysAreSet(const std::string& prefix) {
   ASSERT_TRUE(Installed("memcached") && Installed("memcslap"))
       << "install memcached and libmemcached-tools";
   TempDir dir;
@@ -70,9 +71,8 @@ TEST(Memcached, AttachedWhileKeysAreSetServesTheSameLoad) {
   ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
   std::string recording = dir.File("attached.rec");
   ProcessResult attached = RunMemcachedLoad(
-      "env LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1",
-      "sleep 0.5; " + std::string(kCliPath) + " attach $server --duration 2s --interval-ms 200 -o " +
-          recording + " > /dev/null");
+      prefix, "sleep 0.5; " + std::string(kCliPath) + " attach $server --duration 2s --interval-ms 200 -o " +
+                  recording + " > /dev/null");
   EXPECT_EQ(attached.exit_code, 0) << attached.err;
   EXPECT_EQ(attached.out, plain.out);  // same keys set, gets done, items stored
   EXPECT_NE(attached.err.find("detached; recording: " + recording), std::string::npos)
@@ -80,6 +80,12 @@ TEST(Memcached, AttachedWhileKeysAreSetServesTheSameLoad) {
   ExpectSoundRecording(recording);
   EXPECT_TRUE(LoadRecording(recording).header.attached());
 }
+
+TEST(Memcached, AttachedWhileKeysAreSetServesTheSameLoad) {
+  AttachWhileKeysAreSet("env LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1");
+}
+
+TEST(Memcached, EnteredWhileKeysAreSetServesTheSameLoad) { AttachWhileKeysAreSet(""); }
 
 }  // namespace
 }  // namespace heapdrift::testing

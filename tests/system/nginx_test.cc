@@ -97,10 +97,11 @@ TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
 }
 
 // The incident route for a prefork server: nginx started with the agent
-// asleep and following forks, so each worker is a dormant agent of its own;
-// one worker attached to for 2 s in the middle of wrk's load. Every response
-// is still a 2xx, and the worker's recording is its own.
-TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
+// asleep and following forks, so each worker is a dormant agent of its own
+// (`prefix`), or started without it (each worker entered on its own); one
+// worker attached to for 2 s in the middle of wrk's load. Every response is
+// still a 2xx, and the worker's recording is its own.
+void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
   ASSERT_TRUE(Installed("nginx") && Installed("wrk")) << "install nginx-light and wrk";
   TempDir dir;
   std::string port = std::to_string(20000 + (getpid() + 11) % 20000);
@@ -108,8 +109,8 @@ TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
   std::string url = "http://127.0.0.1:" + port + "/index.html";
   std::string recording = dir.File("worker.rec");
   std::string script =
-      "set -e\n"
-      "LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1 HEAPDRIFT_FOLLOW=all nginx -e " +
+      "set -e\n" +
+      prefix + " nginx -e " +
       dir.File("error.log") + " -c " + config + " &\n"
       "server=$!\n"
       "trap 'kill $server 2>/dev/null || true' EXIT\n"
@@ -134,11 +135,18 @@ TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
   ExpectSoundRecording(recording);
   cli::Recording worker = LoadRecording(recording);
   EXPECT_TRUE(worker.header.attached());
-  EXPECT_TRUE(worker.header.forked());
+  EXPECT_EQ(worker.header.forked(), forked_by_agent);
   EXPECT_NE(run.out.find("worker " + std::to_string(worker.header.pid())), std::string::npos)
       << run.out;
   EXPECT_GE(worker.snapshots.size(), 8u);
 }
+
+TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
+  AttachAWorkerMidLoad(
+      "LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1 HEAPDRIFT_FOLLOW=all", true);
+}
+
+TEST(Nginx, AWorkerEnteredMidLoadServesOnAndRecordsOnItsOwn) { AttachAWorkerMidLoad("", false); }
 
 }  // namespace
 }  // namespace heapdrift::testing

@@ -105,10 +105,11 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
   }
 }
 
-// The incident route: redis-server started with the agent asleep, attached
-// for 3 s in the middle of a SET benchmark. The benchmark completes with
-// every key, and the attached recording finds growth where keys are created.
-TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
+// The incident route: redis-server started with the agent asleep
+// (`prefix`), or without it (entered), attached for 3 s in the middle of a
+// SET benchmark. The benchmark completes with every key, and the attached
+// recording finds growth where keys are created.
+void AttachMidBenchmark(const std::string& prefix) {
   ASSERT_TRUE(Installed("redis-server") && Installed("redis-benchmark"))
       << "install redis-server and redis-tools";
   TempDir dir;
@@ -117,8 +118,8 @@ TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
   std::string script =
       "set -e\n"
       "P=" + port + "\n"
-      "benchmark=\n"
-      "LD_PRELOAD=" + kAgentPath + " HEAPDRIFT_DORMANT=1 redis-server --port $P "
+      "benchmark=\n" +
+      prefix + " redis-server --port $P "
       "  --bind 127.0.0.1 --save '' --appendonly no --daemonize no >" + dir.File("server.log") +
       " 2>&1 &\n"
       "server=$!\n"
@@ -153,6 +154,12 @@ TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
   }
   EXPECT_GE(key_sites, 1u) << run.out;
 }
+
+TEST(Redis, AttachedMidBenchmarkFindsGrowthWhereKeysAreCreated) {
+  AttachMidBenchmark(std::string("LD_PRELOAD=") + kAgentPath + " HEAPDRIFT_DORMANT=1");
+}
+
+TEST(Redis, EnteredMidBenchmarkFindsGrowthWhereKeysAreCreated) { AttachMidBenchmark(""); }
 
 }  // namespace
 }  // namespace heapdrift::testing
