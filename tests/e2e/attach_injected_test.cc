@@ -123,6 +123,26 @@ TEST_P(AttachInjectedBlocked, TheCallReturnsAsWithoutAttach) {
 INSTANTIATE_TEST_SUITE_P(Calls, AttachInjectedBlocked,
                          ::testing::Values("accept", "read", "epoll_wait", "nanosleep"));
 
+// The thread borrowed is the one spinning in its own code with known values
+// in general and vector registers, checking them all the time: every one of
+// them is as it was after the loader ran on it and it was put back.
+TEST(AttachInjected, TheBorrowedThreadKeepsEveryRegister) {
+  TempDir dir;
+  for (int run = 0; run < 3; ++run) {
+    DormantProcess keeper(dir, {Host("register_keeper"), "2"}, kNoAgent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ProcessResult attached =
+        Attach({keeper.pid_text(), "--duration", "300ms", "-o", dir.File("keeper.rec")});
+    EXPECT_EQ(attached.exit_code, 0) << attached.err;
+    EXPECT_NE(attached.err.find("loaded by thread "), std::string::npos) << attached.err;
+    EXPECT_EQ(attached.err.find("loaded by thread " + keeper.pid_text() + ","), std::string::npos)
+        << "the main thread, in pthread_join, was borrowed: " << attached.err;
+    ProcessResult finished = keeper.Wait();
+    EXPECT_EQ(finished.exit_code, 0);
+    EXPECT_EQ(finished.out, "registers kept: yes\n");
+  }
+}
+
 // Fifty recordings in a row of a busy server under glibc's heap checker
 // (MALLOC_CHECK_=3 aborts on a block freed through the wrong path): the
 // first loads the agent, the others wake the one already loaded (one copy
