@@ -11,9 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,26 +50,8 @@ TEST(AttachInjected, TheSessionLeakEnteredMidRunRanksFirstAtItsTrueRate) {
                                    "--sample-bytes", "8192", "-o", output});
   ASSERT_EQ(attached.exit_code, 0) << attached.err;
   EXPECT_NE(attached.err.find("loaded the agent into pid"), std::string::npos) << attached.err;
-  ProcessResult finished = server.Wait();
-  ASSERT_EQ(finished.exit_code, 0) << finished.err;
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(finished.err, match, std::regex("true leak rate (\\d+) bytes/s")))
-      << finished.err;
-  double true_rate = std::stod(match[1]);
   EXPECT_TRUE(LoadRecording(output).header.attached());
-  ProcessResult report = RunProcess({kCliPath, "report", "--json", output});
-  ASSERT_EQ(report.exit_code, 0) << report.err;
-  nlohmann::json suspects = nlohmann::json::parse(report.out)["suspects"];
-  ASSERT_FALSE(suspects.empty()) << attached.out;
-  EXPECT_NE(suspects[0]["function"].get<std::string>().find("SessionStore::CreateSession"),
-            std::string::npos)
-      << attached.out;
-  EXPECT_NEAR(suspects[0]["growth_bytes_per_sec"].get<double>(), true_rate, 0.25 * true_rate)
-      << attached.out;
-  for (const auto& suspect : suspects) {
-    EXPECT_EQ(suspect["function"].get<std::string>().find("RenderPage"), std::string::npos)
-        << attached.out;
-  }
+  ExpectTheSessionLeakRankedFirst(server, output, attached);
 }
 
 // The program reads where its own GOT sends malloc and free every 20 ms:

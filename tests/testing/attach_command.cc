@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "paths.h"
 #include "text_files.h"
 
@@ -18,6 +21,29 @@ void ExpectOneLine(const ProcessResult& result, int code, const std::string& wor
   EXPECT_EQ(result.exit_code, code) << result.err;
   EXPECT_EQ(Occurrences(result.err, "\n"), 1u) << result.err;
   EXPECT_NE(result.err.find(words), std::string::npos) << result.err;
+}
+
+void ExpectTheSessionLeakRankedFirst(DormantProcess& server, const std::string& recording,
+                                     const ProcessResult& attached) {
+  ProcessResult finished = server.Wait();
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(finished.err, match, std::regex("true leak rate (\\d+) bytes/s")))
+      << finished.err;
+  double true_rate = std::stod(match[1]);
+  ProcessResult report = RunProcess({kCliPath, "report", "--json", recording});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  nlohmann::json suspects = nlohmann::json::parse(report.out)["suspects"];
+  ASSERT_FALSE(suspects.empty()) << attached.out;
+  EXPECT_NE(suspects[0]["function"].get<std::string>().find("SessionStore::CreateSession"),
+            std::string::npos)
+      << attached.out;
+  EXPECT_NEAR(suspects[0]["growth_bytes_per_sec"].get<double>(), true_rate, 0.25 * true_rate)
+      << attached.out;
+  for (const auto& suspect : suspects) {
+    EXPECT_EQ(suspect["function"].get<std::string>().find("RenderPage"), std::string::npos)
+        << attached.out;
+  }
 }
 
 }  // namespace heapdrift::testing

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dormant_process.h"
 #include "subprocess.h"
 
 namespace heapdrift::testing {
@@ -21,5 +22,13 @@ std::string Example(const char* name);
 
 // The one line a refusal prints, with `code` and containing `words`.
 void ExpectOneLine(const ProcessResult& result, int code, const std::string& words);
+
+// The bundled session-leak server, attached to into `recording` (what
+// `attach` printed: `attached`): waits for the server to end, then expects
+// the leaking call site ranked first within 25 % of the rate the server
+// itself counts, and the page cache (RenderPage) that fills and turns over
+// not called a leak.
+void ExpectTheSessionLeakRankedFirst(DormantProcess& server, const std::string& recording,
+                                     const ProcessResult& attached);
 
 }  // namespace heapdrift::testing
