@@ -7,4 +7,8 @@ shift || true
 if [[ ! -f "$dir/build.ninja" ]]; then
   meson setup "$dir" "$@" >/dev/null
 fi
-ninja -C "$dir" >/dev/null
+# Quiet when it works; the compiler's or linker's words when it does not.
+if ! ninja -C "$dir" > "$dir/ninja.log" 2>&1; then
+  grep -A 12 '^FAILED' "$dir/ninja.log" | head -60 >&2
+  exit 1
+fi
