@@ -215,32 +215,23 @@ bool InPreload() {
 
 enum class MallocOwner { kThisLibrary, kProgram, kAnotherLibrary, kUnknown };
 
-// Whose malloc the program's modules call. Looked up from the program's
-// handle: this library is linked -Bsymbolic, so RTLD_DEFAULT from here would
-// find our own malloc first. Compared by object, not by address: a GOT entry
-// for &malloc resolves to the program's. A non-PIE program that takes
-// &malloc carries an undefined malloc symbol with the address of its PLT
-// stub, which dlsym returns: that stub calls the definition, so only a
-// defined symbol counts.
+// Whose malloc the program's modules call: the program's definition
+// (ProgramDefinition says why it is looked up that way), compared by object,
+// not by address (a GOT entry for &malloc resolves to the program's).
 MallocOwner WhoseMalloc() {
   Dl_info first_malloc{}, this_library{};
-  ElfW(Sym)* symbol = nullptr;
-  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
-  void* address = program != nullptr ? dlsym(program, "malloc") : nullptr;
-  if (program != nullptr) dlclose(program);
-  if (address == nullptr ||
-      dladdr1(address, &first_malloc, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
-      symbol == nullptr || symbol->st_shndx == SHN_UNDEF ||
+  void* address = ProgramDefinition("malloc");
+  if (address == nullptr || dladdr(address, &first_malloc) == 0 ||
       dladdr(reinterpret_cast<void*>(&WhoseMalloc), &this_library) == 0) {
     return MallocOwner::kUnknown;
   }
   if (first_malloc.dli_fbase == this_library.dli_fbase) return MallocOwner::kThisLibrary;
   // The program's own object is the one whose link map comes first.
   link_map* first = nullptr;
-  void* main_handle = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
-  if (main_handle != nullptr) {
-    dlinfo(main_handle, RTLD_DI_LINKMAP, &first);
-    dlclose(main_handle);
+  void* program = dlopen(nullptr, RTLD_NOW | RTLD_NOLOAD);
+  if (program != nullptr) {
+    dlinfo(program, RTLD_DI_LINKMAP, &first);
+    dlclose(program);
   }
   if (first != nullptr && reinterpret_cast<void*>(first->l_addr) == first_malloc.dli_fbase) {
     return MallocOwner::kProgram;
@@ -254,7 +245,7 @@ MallocOwner WhoseMalloc() {
 // is the host's and stays untouched (no marks, no LD_PRELOAD edits: setenv
 // would race the host's own getenv). Every wake redirects the program's GOT
 // slots to the agent for the length of its recording.
-void StartLoadedLate(Options& options) {
+bool StartLoadedLate(Options& options) {
   options.dormant = true;
   options.redirects_calls = true;
   options.follow = FollowMode::kExec;  // a child of a fork stays silent
@@ -263,9 +254,9 @@ void StartLoadedLate(Options& options) {
   options.root_pid = options.process.pid;
   if (!ResolveRealAllocatorFromProgram()) {
     LogLine("no allocator found in the program; attach refused");
-    g_agent.state.store(AgentState::kOff);
-    return;
+    return false;
   }
+  return true;
 }
 
 void Start() {
@@ -283,8 +274,10 @@ void Start() {
   }
   MallocOwner owner = WhoseMalloc();
   if (owner != MallocOwner::kThisLibrary && !InPreload()) {
-    StartLoadedLate(options);
-    if (g_agent.state.load() == AgentState::kOff) return;
+    if (!StartLoadedLate(options)) {
+      g_agent.state.store(AgentState::kOff);
+      return;
+    }
   } else {
     if (options.follow == FollowMode::kNone) StopPreloadingIntoChildren();
     PlaceInTree(options);
