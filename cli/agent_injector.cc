@@ -283,7 +283,13 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
   auto deadline = std::chrono::steady_clock::now() + kSafeMomentDeadline;
   std::string last_reason = "no thread was in a call that a stop leaves unseen";
   int tries = 0;
+  // A thread read as running may enter a call such as epoll_wait before the
+  // stop lands, and the stop makes that call fail with EINTR. An epoll wait
+  // is made to restart instead; any other such call is counted and said.
+  int interrupted_calls = 0;
   while (std::chrono::steady_clock::now() < deadline) {
+    // Every thread listed was outside any epoll wait when its state was read.
+    auto listed_at = std::chrono::steady_clock::now();
     for (pid_t tid : BorrowableThreads(target.pid)) {
       RemoteThread thread(target.pid, tid);
       switch (thread.Hold(kStopDeadline, &error)) {
@@ -314,20 +320,27 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
       }
       ++tries;
       auto held_from = std::chrono::steady_clock::now();
+      bool wait_restarts = thread.RestartTheWaitItsStopEnded(held_from - listed_at);
+      if (!wait_restarts && thread.CallInterrupted()) ++interrupted_calls;
       long system_call = static_cast<long>(thread.saved().orig_rax);
-      if (!inspector.SafeToLoad(tid, system_call, &last_reason)) {
+      if (!inspector.SafeToLoad(tid, system_call, wait_restarts, &last_reason)) {
         thread.LetGo();
         continue;
       }
       InjectResult result = LoadOnThread(thread, functions, visible_path);
       if (result.status == InjectStatus::kLoaded) {
-        char held[64];
+        char held[128];
         std::snprintf(held, sizeof(held), ", held %.2f ms, after %d tr%s",
                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                 held_from)
                           .count(),
                       tries, tries == 1 ? "y" : "ies");
         result.message += held;
+        if (interrupted_calls > 0) {
+          result.message += "; " + std::to_string(interrupted_calls) + " system call" +
+                            (interrupted_calls == 1 ? "" : "s") +
+                            " stopped on the way returned EINTR";
+        }
       }
       return result;
     }
@@ -338,7 +351,11 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
   return InjectResult{InjectStatus::kFailed,
                       "found no safe moment to load the agent in " +
                           std::to_string(kSafeMomentDeadline.count() / 1000) + " s (" +
-                          std::to_string(tries) + " tries; last: " + last_reason + ")"};
+                          std::to_string(tries) + " tries; last: " + last_reason + ")" +
+                          (interrupted_calls > 0 ? "; " + std::to_string(interrupted_calls) +
+                                                       " system calls stopped on the way "
+                                                       "returned EINTR"
+                                                 : std::string())};
 }
 
 }  // namespace

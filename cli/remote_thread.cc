@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -15,11 +16,11 @@
 namespace heapdrift::cli {
 namespace {
 
-// The kernel's "restart me" results (include/linux/errno.h): a system call a
-// stop interrupted returns one of these, and resuming with them in rax (and
-// the call's number in orig_rax) restarts it.
-constexpr long kRestartSys = -512, kRestartNoIntr = -513, kRestartNoHand = -514,
-               kRestartBlock = -516;
+// The kernel's "restart me unless a handler runs" result
+// (include/linux/errno.h): a call that returns it with its number in
+// orig_rax is run again when the thread goes on and no signal handler is
+// delivered first (arch_do_signal_or_restart), and fails with EINTR if one is.
+constexpr long kRestartNoHand = -514;
 constexpr uint64_t kDirectionFlag = 0x400;
 // Big enough for any XSAVE layout (11,008 bytes with AMX tiles); the kernel
 // says how much it wrote, and takes back exactly that much.
@@ -112,15 +113,24 @@ bool RemoteThread::Exiting() const {
   return state == 'Z' || state == 'X';
 }
 
-bool RemoteThread::InRestartableCall() const {
-  long result = static_cast<long>(saved_.rax);
-  return static_cast<long>(saved_.orig_rax) >= 0 &&
-         (result == kRestartSys || result == kRestartNoIntr || result == kRestartNoHand ||
-          result == kRestartBlock);
-}
-
 bool RemoteThread::CallInterrupted() const {
   return static_cast<long>(saved_.orig_rax) >= 0 && static_cast<long>(saved_.rax) == -EINTR;
+}
+
+bool RemoteThread::RestartTheWaitItsStopEnded(
+    std::chrono::steady_clock::duration since_seen_outside) {
+  // Only the epoll waits: they return EINTR on any stop, consume no event
+  // when they do, and are safe to run again. (Not every call that fails
+  // with EINTR is: the rt_sigreturn of a handler that ran returns the
+  // interrupted call's EINTR, and must never run twice.)
+  long call = static_cast<long>(saved_.orig_rax);
+  bool epoll_wait = call == SYS_epoll_wait || call == SYS_epoll_pwait || call == SYS_epoll_pwait2;
+  if (!CallInterrupted() || !epoll_wait || since_seen_outside > kMaxLostWait) return false;
+  user_regs_struct restarting = saved_;
+  restarting.rax = static_cast<uint64_t>(kRestartNoHand);
+  if (ptrace(PTRACE_SETREGS, tid_, nullptr, &restarting) != 0) return false;
+  saved_ = restarting;
+  return true;
 }
 
 bool RemoteThread::BlockSignals() {

@@ -33,11 +33,19 @@ class RemoteThread {
 
   pid_t tid() const { return tid_; }
   const user_regs_struct& saved() const { return saved_; }
-  // Stopped inside a system call the kernel will restart when the thread
-  // resumes with its saved registers (-ERESTART*): the stop is invisible.
-  bool InRestartableCall() const;
-  // Stopped inside a call that the stop made fail with EINTR.
+  // Stopped at the end of a system call that failed with EINTR: the stop
+  // itself made it fail (a call the kernel restarts shows -ERESTART* here
+  // instead, and restarts unseen when the saved registers go back).
   bool CallInterrupted() const;
+  // If the stop made an epoll wait fail, turns its EINTR into the kernel's
+  // own -ERESTARTNOHAND, so that the wait restarts unseen when the thread
+  // goes on, or fails with EINTR only if a signal handler runs first, as it
+  // would have without us. Done only when the thread was seen outside the
+  // wait `since_seen_outside` ago, at most `kMaxLostWait`: a restart begins
+  // the wait's timeout again, so that much is added to it at worst.
+  // True when the wait will restart.
+  static constexpr std::chrono::milliseconds kMaxLostWait{10};
+  bool RestartTheWaitItsStopEnded(std::chrono::steady_clock::duration since_seen_outside);
 
   // Blocks every signal but the synchronous faults while the thread works
   // for us: a handler must not run on a borrowed stack, and a fault signal

@@ -65,6 +65,7 @@ bool BlockingEntryPoint(std::string_view name) {
   static const std::set<std::string_view> kNames = {
       "read", "__read", "readv", "pread", "pread64", "recv", "__recv", "recvfrom", "recvmsg",
       "accept", "accept4", "poll", "__poll", "ppoll", "select", "__select", "pselect",
+      "epoll_wait", "epoll_pwait", "epoll_pwait2",
       "nanosleep", "__nanosleep", "clock_nanosleep", "__clock_nanosleep", "sleep", "usleep",
       "pause", "wait", "waitpid", "__waitpid", "wait3", "wait4", "waitid", "sigsuspend",
       "sigwait", "syscall", "pthread_cond_wait", "pthread_cond_timedwait",
@@ -154,7 +155,8 @@ StackInspector::~StackInspector() {
   if (state_->dwfl != nullptr) dwfl_end(state_->dwfl);
 }
 
-bool StackInspector::SafeToLoad(pid_t tid, long system_call, std::string* reason) {
+bool StackInspector::SafeToLoad(pid_t tid, long system_call, bool wait_restarts,
+                                std::string* reason) {
   if (!state_->attached) {
     *reason = "cannot read the process's modules (" + state_->error + ")";
     return false;
@@ -216,7 +218,7 @@ bool StackInspector::SafeToLoad(pid_t tid, long system_call, std::string* reason
     // with locks held (pthread_join unmaps stacks under the loader's stack
     // cache lock, which pthread_create, in the agent's constructor, takes
     // too: a thread borrowed there waited on itself forever).
-    if (system_call < 0 || AfterAStop(system_call) == Restarts::kNo) {
+    if (system_call < 0 || (AfterAStop(system_call) == Restarts::kNo && !wait_restarts)) {
       *reason = "stopped inside the C library";
       return false;
     }

@@ -34,12 +34,14 @@ class StackInspector {
   // Safe when, innermost first: at most a run of C-library frames under a
   // blocking entry point the program called (read, poll, nanosleep,
   // pthread_cond_wait, ...; only if stopped in system call number
-  // `system_call`, -1 when not in one), then the
+  // `system_call`, -1 when not in one, that restarts after the stop by
+  // itself or, `wait_restarts`, because the stop's EINTR was turned into a
+  // restart: RemoteThread::RestartTheWaitItsStopEnded), then the
   // program's own frames, then only C-library frames of thread start-up and
   // the program's entry point. Any frame in the loader, a C-library frame
   // between two of the program's, or a stack that cannot be walked to its
   // end is unsafe; `reason` says which.
-  bool SafeToLoad(pid_t tid, long system_call, std::string* reason);
+  bool SafeToLoad(pid_t tid, long system_call, bool wait_restarts, std::string* reason);
 
  private:
   struct State;

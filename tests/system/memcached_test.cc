@@ -3,7 +3,6 @@
 // serves the same requests as without, and stops cleanly on SIGTERM with a
 // complete recording.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <sstream>
 
@@ -20,7 +19,7 @@ namespace {
 // runs while the keys are being set ($server is memcached's pid).
 ProcessResult RunMemcachedLoad(const std::string& server_prefix,
                                const std::string& during_set = "") {
-  std::string port = std::to_string(40000 + getpid() % 20000);
+  std::string port = FreeLoopbackPort();
   std::string script =
       "set -e\n"
       "P=" + port + "\n"

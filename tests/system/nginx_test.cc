@@ -3,7 +3,6 @@
 // with the agent following forks, it serves the same responses as without,
 // stops gracefully, and each worker leaves its own complete recording.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "recording_queries.h"
 #include "system_support.h"
 #include "temp_dir.h"
+#include "text_files.h"
 
 namespace heapdrift::testing {
 namespace {
@@ -40,7 +40,7 @@ std::string WriteServer(const TempDir& dir, const std::string& port) {
 // Starts nginx (under `server_prefix`), drives it with wrk for 3 s, fetches
 // the page once, then asks for a graceful stop. Prints the response checks.
 ProcessResult RunNginxLoad(const TempDir& dir, const std::string& server_prefix) {
-  std::string port = std::to_string(20000 + getpid() % 20000);
+  std::string port = FreeLoopbackPort();
   std::string config = WriteServer(dir, port);
   std::string url = "http://127.0.0.1:" + port + "/index.html";
   std::string script =
@@ -104,7 +104,7 @@ TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
 void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
   ASSERT_TRUE(Installed("nginx") && Installed("wrk")) << "install nginx-light and wrk";
   TempDir dir;
-  std::string port = std::to_string(20000 + (getpid() + 11) % 20000);
+  std::string port = FreeLoopbackPort();
   std::string config = WriteServer(dir, port);
   std::string url = "http://127.0.0.1:" + port + "/index.html";
   std::string recording = dir.File("worker.rec");
@@ -136,7 +136,8 @@ void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
   ProcessResult run = RunProcess({"sh", "-c", script}, {}, 300);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("attached to the running process"), std::string::npos) << run.out;
-  EXPECT_EQ(run.out.substr(run.out.size() - 2), "0\n") << run.out;  // no error responses
+  EXPECT_EQ(run.out.substr(run.out.size() - 2), "0\n")  // no error responses
+      << run.out << ReadFile(dir.File("wrk.txt")) << ReadFile(dir.File("error.log"));
   EXPECT_GT(RequestsServed(dir), 1000u);
   ExpectSoundRecording(recording);
   cli::Recording worker = LoadRecording(recording);
@@ -152,11 +153,9 @@ TEST(Nginx, AWorkerAttachedMidLoadServesOnAndRecordsOnItsOwn) {
       "LD_PRELOAD=" + std::string(kAgentPath) + " HEAPDRIFT_DORMANT=1 HEAPDRIFT_FOLLOW=all", true);
 }
 
-// Disabled, an open question: in 1 of 4 local runs with the machine's other
-// core kept busy, wrk counted socket errors while the busiest worker was
-// entered (the dormant route, in the same runs, none). Until the cause is
-// known, entering an nginx worker is not claimed to be invisible to clients.
-TEST(Nginx, DISABLED_AWorkerEnteredMidLoadServesOnAndRecordsOnItsOwn) {
+// Entered without the agent preloaded: the worker is borrowed only while
+// it runs its own code (never inside epoll_wait, where it would get EINTR).
+TEST(Nginx, AWorkerEnteredMidLoadServesOnAndRecordsOnItsOwn) {
   AttachAWorkerMidLoad("", false);
 }
 

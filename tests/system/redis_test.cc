@@ -3,7 +3,6 @@
 // it must behave as without, and `report` must see growth at redis's
 // key-creation call sites during SET and none during GET.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -28,7 +27,7 @@ struct RedisRun {
 // The two phases against a redis-server that `server_prefix` starts (empty:
 // plain; else `heapdrift run ... --`), on a port of its own.
 RedisRun RunRedisPhases(const TempDir& dir, const std::string& server_prefix) {
-  std::string port = std::to_string(20000 + getpid() % 20000);
+  std::string port = FreeLoopbackPort();
   std::string script =
       "set -e\n"
       "P=" + port + "\n" +
@@ -113,7 +112,7 @@ void AttachMidBenchmark(const std::string& prefix) {
   ASSERT_TRUE(Installed("redis-server") && Installed("redis-benchmark"))
       << "install redis-server and redis-tools";
   TempDir dir;
-  std::string port = std::to_string(20000 + (getpid() + 7) % 20000);
+  std::string port = FreeLoopbackPort();
   std::string recording = dir.File("attached.rec");
   std::string script =
       "set -e\n"

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -80,6 +85,31 @@ size_t ExpectSoundRecording(const std::string& path) {
 
 double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds) {
   return unix_seconds - static_cast<double>(recording.header.start_time_unix_ns()) / 1e9;
+}
+
+std::string FreeLoopbackPort() {
+  constexpr int kFirst = 20000, kCount = 12000;  // below 32768, the ephemeral range's start
+  static int calls = 0;
+  int start = static_cast<int>((static_cast<unsigned>(getpid()) * 2654435761u) % kCount);
+  for (int step = 0; step < kCount; ++step) {
+    int port = kFirst + (start + 97 * calls + step) % kCount;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) break;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Without SO_REUSEADDR: a port with connections still in TIME_WAIT is
+    // passed over too.
+    bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    close(fd);
+    if (free) {
+      ++calls;
+      return std::to_string(port);
+    }
+  }
+  ADD_FAILURE() << "no free TCP port on 127.0.0.1 in " << kFirst << "-" << kFirst + kCount;
+  return "0";
 }
 
 double UnixSecondsNow() {

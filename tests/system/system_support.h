@@ -27,4 +27,12 @@ double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds
 // Wall-clock seconds now, as a double.
 double UnixSecondsNow();
 
+// A TCP port on 127.0.0.1 that nothing holds now, below the kernel's
+// ephemeral range so that no client's connection is given it while the
+// server starts. Each call starts its search elsewhere: one process's
+// servers, and concurrent test processes, do not meet on a port (a port
+// computed from the pid did: two servers of one run could share it, and a
+// server that had not yet let go of it made the next one fail to bind).
+std::string FreeLoopbackPort();
+
 }  // namespace heapdrift::testing
