@@ -169,22 +169,14 @@ TEST(AttachInjected, FiftyAttachesLoadTheAgentOnceUnderGlibcsHeapChecker) {
       dir, {Example("session_leak"), "--duration-sec", "25", "--cache-mib", "8"}, kNoAgent,
       {{"LD_PRELOAD", "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"}, {"MALLOC_CHECK_", "3"}});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::vector<double> agent_memory;
-  for (int round = 0; round < 50; ++round) {
-    std::string output = dir.File("round.rec");
-    ProcessResult attached = Attach({server.pid_text(), "--duration", "200ms", "--interval-ms",
-                                     "50", "-o", output});
-    ASSERT_EQ(attached.exit_code, 0) << "round " << round << ": " << attached.err;
-    EXPECT_EQ(attached.err.find("loaded the agent") != std::string::npos, round == 0)
-        << attached.err;
-    cli::Recording recording = LoadRecording(output);
-    ASSERT_FALSE(recording.snapshots.empty());
-    EXPECT_TRUE(recording.snapshots.back().final());
-    agent_memory.push_back(
-        static_cast<double>(recording.snapshots.back().stats().agent_memory_bytes()));
-    std::filesystem::remove(output);
+  RepeatedAttaches rounds = AttachFiftyTimes(server.pid_text(), dir.File("round.rec"));
+  ASSERT_EQ(rounds.agent_memory.size(), 50u);
+  for (size_t round = 0; round < rounds.messages.size(); ++round) {
+    EXPECT_EQ(rounds.messages[round].find("loaded the agent") != std::string::npos, round == 0)
+        << rounds.messages[round];
   }
-  EXPECT_EQ(agent_memory[49], agent_memory[0]);
+  // Reserved once, at start: the same mappings serve every recording.
+  EXPECT_EQ(rounds.agent_memory[48], rounds.agent_memory[0]);
   size_t mappings = AgentMappings(server.pid());
   EXPECT_GE(mappings, 1u);
   EXPECT_LE(mappings, 5u);  // the segments of one file, loaded once

@@ -256,23 +256,10 @@ TEST(Attach, FiftyAttachesInARowToABusyServerUnderGlibcsHeapChecker) {
       {{"LD_PRELOAD", std::string(kAgentPath) + ":/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"},
        {"MALLOC_CHECK_", "3"}});
   ASSERT_TRUE(server.WaitUntilDormant());
-  std::vector<double> agent_memory;
-  for (int round = 0; round < 50; ++round) {
-    std::string output = dir.File("round.rec");
-    std::vector<std::string> arguments = {server.pid_text(), "--duration", "200ms",
-                                          "--interval-ms", "50", "-o", output};
-    if (round == 49) arguments.insert(arguments.end(), {"--sample-bytes", "1"});
-    ProcessResult attached = Attach(arguments);
-    ASSERT_EQ(attached.exit_code, 0) << "round " << round << ": " << attached.err;
-    cli::Recording recording = LoadRecording(output);
-    ASSERT_FALSE(recording.snapshots.empty());
-    EXPECT_TRUE(recording.snapshots.back().final());
-    agent_memory.push_back(
-        static_cast<double>(recording.snapshots.back().stats().agent_memory_bytes()));
-    std::filesystem::remove(output);
-  }
+  RepeatedAttaches rounds = AttachFiftyTimes(server.pid_text(), dir.File("round.rec"));
+  ASSERT_EQ(rounds.agent_memory.size(), 50u);
   // Reserved once, at start: the same mappings serve every recording.
-  EXPECT_EQ(agent_memory[48], agent_memory[0]);
+  EXPECT_EQ(rounds.agent_memory[48], rounds.agent_memory[0]);
   ProcessResult finished = server.Wait();
   EXPECT_EQ(finished.exit_code, 0) << finished.err;
   EXPECT_EQ(LinesStartingWith(finished.err, "heapdrift:"), std::vector<std::string>{});

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "paths.h"
+#include "recording_queries.h"
 #include "text_files.h"
 
 namespace heapdrift::testing {
@@ -44,6 +46,30 @@ void ExpectTheSessionLeakRankedFirst(DormantProcess& server, const std::string& 
     EXPECT_EQ(suspect["function"].get<std::string>().find("RenderPage"), std::string::npos)
         << attached.out;
   }
+}
+
+RepeatedAttaches AttachFiftyTimes(const std::string& pid, const std::string& scratch_recording) {
+  RepeatedAttaches rounds;
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::string> arguments = {pid, "--duration", "200ms", "--interval-ms", "50",
+                                          "-o", scratch_recording};
+    if (round == 49) arguments.insert(arguments.end(), {"--sample-bytes", "1"});
+    ProcessResult attached = Attach(arguments);
+    if (attached.exit_code != 0) {
+      ADD_FAILURE() << "round " << round << ": " << attached.err;
+      break;
+    }
+    cli::Recording recording = LoadRecording(scratch_recording);
+    if (recording.snapshots.empty() || !recording.snapshots.back().final()) {
+      ADD_FAILURE() << "round " << round << ": the recording has no final snapshot";
+      break;
+    }
+    rounds.agent_memory.push_back(
+        static_cast<double>(recording.snapshots.back().stats().agent_memory_bytes()));
+    rounds.messages.push_back(attached.err);
+    std::filesystem::remove(scratch_recording);
+  }
+  return rounds;
 }
 
 }  // namespace heapdrift::testing

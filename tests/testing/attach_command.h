@@ -31,4 +31,14 @@ void ExpectOneLine(const ProcessResult& result, int code, const std::string& wor
 void ExpectTheSessionLeakRankedFirst(DormantProcess& server, const std::string& recording,
                                      const ProcessResult& attached);
 
+// Fifty short recordings of `pid` in a row (200 ms each, the last in exact
+// mode), each expected to succeed and to end in a final snapshot; the agent
+// memory each one reported, and what each `attach` printed on stderr. Stops
+// at the first that fails.
+struct RepeatedAttaches {
+  std::vector<double> agent_memory;
+  std::vector<std::string> messages;
+};
+RepeatedAttaches AttachFiftyTimes(const std::string& pid, const std::string& scratch_recording);
+
 }  // namespace heapdrift::testing
