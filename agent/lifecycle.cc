@@ -62,6 +62,18 @@ bool IsThisLibrary(const char* entry, size_t length) {
          (length == name_length || entry[length - name_length - 1] == '/');
 }
 
+// Calls `visit(entry, length)` for each entry of an LD_PRELOAD list (split
+// at ':' and ' ', as the loader splits it) until `visit` returns false.
+template <typename Visit>
+void ForEachPreloadEntry(const char* preload, Visit visit) {
+  for (const char* entry = preload; *entry != '\0';) {
+    size_t length = std::strcspn(entry, ": ");
+    if (length > 0 && !visit(entry, length)) return;
+    entry += length;
+    if (*entry != '\0') ++entry;
+  }
+}
+
 // Removes this library from LD_PRELOAD so that programs the host executes run
 // without it.
 void StopPreloadingIntoChildren() {
@@ -69,16 +81,14 @@ void StopPreloadingIntoChildren() {
   if (preload == nullptr) return;
   char kept[8192];
   size_t used = 0;
-  for (const char* entry = preload; *entry != '\0';) {
-    size_t length = std::strcspn(entry, ": ");
-    if (length > 0 && !IsThisLibrary(entry, length) && used + length + 1 < sizeof(kept)) {
+  ForEachPreloadEntry(preload, [&](const char* entry, size_t length) {
+    if (!IsThisLibrary(entry, length) && used + length + 1 < sizeof(kept)) {
       if (used > 0) kept[used++] = ':';
       std::memcpy(kept + used, entry, length);
       used += length;
     }
-    entry += length;
-    if (*entry != '\0') ++entry;
-  }
+    return true;
+  });
   kept[used] = '\0';
   if (used == 0) {
     UnsetEnv("LD_PRELOAD");
@@ -203,14 +213,14 @@ void AtForkChild() {
 
 bool InPreload() {
   const char* preload = GetEnv("LD_PRELOAD");
-  if (preload == nullptr) return false;
-  for (const char* entry = preload; *entry != '\0';) {
-    size_t length = std::strcspn(entry, ": ");
-    if (length > 0 && IsThisLibrary(entry, length)) return true;
-    entry += length;
-    if (*entry != '\0') ++entry;
+  bool found = false;
+  if (preload != nullptr) {
+    ForEachPreloadEntry(preload, [&found](const char* entry, size_t length) {
+      found = IsThisLibrary(entry, length);
+      return !found;
+    });
   }
-  return false;
+  return found;
 }
 
 enum class MallocOwner { kThisLibrary, kProgram, kAnotherLibrary, kUnknown };
