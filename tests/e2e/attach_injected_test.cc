@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <regex>
 #include <string>
@@ -258,6 +259,25 @@ TEST(AttachInjected, RefusalsAreOneLineWithADocumentedCode) {
     DormantProcess static_binary(dir, {Host("static_host"), "20000", "0"}, kNoAgent);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ExpectOneLine(Attach({static_binary.pid_text()}), kCannotAttach, "statically linked");
+  }
+  {
+    DormantProcess filtered(dir, {Host("seccomp_sleeper"), "20000"}, kNoAgent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ExpectOneLine(Attach({filtered.pid_text()}), kCannotAttach, "seccomp filter");
+  }
+  if (RunProcess({"/usr/bin/unshare", "--mount", "/bin/true"}).exit_code != 0) {
+    std::printf("no mount namespaces here (unshare --mount failed): that refusal is not tried\n");
+  } else {
+    // In a mount namespace of its own where the agent's folder is empty:
+    // the path attach would ask it to load names nothing there.
+    std::string agent_folder = std::filesystem::path(kAgentPath).parent_path();
+    DormantProcess contained(
+        dir,
+        {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+         "mount -t tmpfs none " + agent_folder + " && exec " + Host("steady_leak") + " 20000 0"},
+        kNoAgent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ExpectOneLine(Attach({contained.pid_text()}), kCannotAttach, "cannot see");
   }
   DormantProcess plain(dir, {Host("steady_leak"), "20000", "0"}, kNoAgent);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
