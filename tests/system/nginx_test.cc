@@ -99,7 +99,7 @@ TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
 // The incident route for a prefork server: nginx started with the agent
 // asleep and following forks, so each worker is a dormant agent of its own
 // (`prefix`), or started without it (each worker entered on its own); one
-// worker attached to for 2 s in the middle of wrk's load. Every response is
+// worker attached to for 10 s in the middle of wrk's load (12 s). Every response is
 // still a 2xx, and the worker's recording is its own.
 void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
   ASSERT_TRUE(Installed("nginx") && Installed("wrk")) << "install nginx-light and wrk";
@@ -116,7 +116,7 @@ void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
       "trap 'kill $server 2>/dev/null || true' EXIT\n"
       "for i in $(seq 100); do python3 -c 'import urllib.request,sys; "
       "urllib.request.urlopen(sys.argv[1])' " + url + " 2>/dev/null && break; sleep 0.1; done\n"
-      "wrk -t 2 -c 16 -d 5s -H 'Accept-Encoding: gzip' " + url + " > " + dir.File("wrk.txt") +
+      "wrk -t 2 -c 16 -d 12s -H 'Accept-Encoding: gzip' " + url + " > " + dir.File("wrk.txt") +
       " &\n"
       "load=$!\n"
       "sleep 1\n"
@@ -128,7 +128,7 @@ void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
       "echo \"$(awk '{print $14+$15}' /proc/$w/stat) $w\"; done | sort -n | tail -1 | "
       "cut -d' ' -f2)\n"
       "echo worker $worker\n" +
-      kCliPath + " attach $worker --duration 2s --interval-ms 200 -o " + recording + "\n"
+      kCliPath + " attach $worker --duration 10s --interval-ms 200 -o " + recording + "\n"
       "wait $load\n"
       "grep -c 'Non-2xx\\|Socket errors' " + dir.File("wrk.txt") + " || true\n"
       "nginx -e " + dir.File("error.log") + " -c " + config + " -s quit\n"

@@ -105,8 +105,8 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
 }
 
 // The incident route: redis-server started with the agent asleep
-// (`prefix`), or without it (entered), attached for 3 s in the middle of a
-// SET benchmark. The benchmark completes with every key, and the attached
+// (`prefix`), or without it (entered), attached for 10 s in the middle of
+// a SET benchmark (a million keys: ~17 s here). The benchmark completes with every key, and the attached
 // recording finds growth where keys are created.
 void AttachMidBenchmark(const std::string& prefix) {
   ASSERT_TRUE(Installed("redis-server") && Installed("redis-benchmark"))
@@ -128,7 +128,7 @@ void AttachMidBenchmark(const std::string& prefix) {
       "  grep 'requests per second' > " + dir.File("benchmark.out") + " &\n"
       "benchmark=$!\n"
       "sleep 1\n" +
-      kCliPath + " attach $server --duration 3s --interval-ms 200 -o " + recording + "\n"
+      kCliPath + " attach $server --duration 10s --interval-ms 200 -o " + recording + "\n"
       "wait $benchmark\n"
       "redis-cli -p $P dbsize\n"
       "redis-cli -p $P shutdown nosave >/dev/null 2>&1 || true\n"
