@@ -100,14 +100,28 @@ class Reader {
   bool ok_ = true;
 };
 
-// One row of the CFI table, for the registers an unwinder of ordinary code needs.
+// The callee-saved registers' DWARF numbers, in CalleeSavedRegister's order.
+constexpr uint64_t kCalleeSaved[kCalleeSavedCount] = {3, kRbp, 12, 13, 14, 15};
+
+int CalleeSavedIndex(uint64_t reg) {
+  for (int i = 0; i < kCalleeSavedCount; ++i) {
+    if (kCalleeSaved[i] == reg) return i;
+  }
+  return -1;
+}
+
+// One row of the CFI table, for the registers an unwinder of ordinary code
+// needs: the return address and the callee-saved registers (the stack
+// walker uses RBP alone; the exit-time leak scan all of them).
 struct Row {
   enum Where : uint8_t { kSame, kUndefined, kAtCfaOffset, kUnsupported };
   uint64_t cfa_register = kRsp;
   int64_t cfa_offset = 8;
   bool cfa_unsupported = false;
-  Where rbp = kSame, return_address = kAtCfaOffset;
-  int64_t rbp_offset = 0, return_address_offset = -8;
+  Where return_address = kAtCfaOffset;
+  int64_t return_address_offset = -8;
+  Where saved[kCalleeSavedCount] = {};
+  int64_t saved_offset[kCalleeSavedCount] = {};
 };
 
 struct Cie {
@@ -141,9 +155,9 @@ bool Execute(const uint8_t* at, const uint8_t* end, const Cie& cie, uint64_t loc
   int depth = 0;
   Reader reader(at, end);
   auto set_register = [&](uint64_t reg, Row::Where where, int64_t offset) {
-    if (reg == kRbp) {
-      row->rbp = where;
-      row->rbp_offset = offset;
+    if (int index = CalleeSavedIndex(reg); index >= 0) {
+      row->saved[index] = where;
+      row->saved_offset[index] = offset;
     } else if (reg == cie.return_address_register) {
       row->return_address = where;
       row->return_address_offset = offset;
@@ -152,9 +166,9 @@ bool Execute(const uint8_t* at, const uint8_t* end, const Cie& cie, uint64_t loc
     }
   };
   auto restore_register = [&](uint64_t reg) {
-    if (reg == kRbp) {
-      row->rbp = initial.rbp;
-      row->rbp_offset = initial.rbp_offset;
+    if (int index = CalleeSavedIndex(reg); index >= 0) {
+      row->saved[index] = initial.saved[index];
+      row->saved_offset[index] = initial.saved_offset[index];
     } else if (reg == cie.return_address_register) {
       row->return_address = initial.return_address;
       row->return_address_offset = initial.return_address_offset;
@@ -370,16 +384,17 @@ const uint8_t* FindFde(uintptr_t pc, const uint8_t* header, const uint8_t* limit
 FrameRule RuleFromRow(const Row& row) {
   FrameRule rule;
   if (row.return_address != Row::kAtCfaOffset || row.cfa_unsupported ||
-      (row.cfa_register != kRsp && row.cfa_register != kRbp) || row.rbp == Row::kUnsupported) {
+      (row.cfa_register != kRsp && row.cfa_register != kRbp) ||
+      row.saved[kSavedRbp] == Row::kUnsupported) {
     return rule;  // kStop; an undefined return address ends the stack too
   }
   rule.kind = row.cfa_register == kRsp ? FrameRule::kCfaFromRsp : FrameRule::kCfaFromRbp;
   rule.cfa_offset = static_cast<int32_t>(row.cfa_offset);
   rule.return_address_offset = static_cast<int32_t>(row.return_address_offset);
-  rule.rbp_saved = row.rbp == Row::kAtCfaOffset;
-  rule.rbp_offset = static_cast<int32_t>(row.rbp_offset);
+  rule.rbp_saved = row.saved[kSavedRbp] == Row::kAtCfaOffset;
+  rule.rbp_offset = static_cast<int32_t>(row.saved_offset[kSavedRbp]);
   if (rule.cfa_offset != row.cfa_offset || rule.return_address_offset != row.return_address_offset ||
-      rule.rbp_offset != row.rbp_offset) {
+      rule.rbp_offset != row.saved_offset[kSavedRbp]) {
     return {};
   }
   return rule;
@@ -418,6 +433,43 @@ FrameRule FrameRule::Unpack(uint64_t packed) {
   return rule;
 }
 
+namespace {
+
+// The CFI row in effect at `pc` of `object`; false if none can be read.
+bool FindRow(uintptr_t pc, const dl_find_object& object, Row* row) {
+  if (object.dlfo_eh_frame == nullptr) return false;
+  const auto* limit = static_cast<const uint8_t*>(object.dlfo_map_end);
+  const auto* header = static_cast<const uint8_t*>(object.dlfo_eh_frame);
+  const uint8_t* fde = FindFde(pc, header, limit);
+  if (fde == nullptr || fde < static_cast<const uint8_t*>(object.dlfo_map_start) || fde >= limit) {
+    return false;
+  }
+  Reader reader(fde, limit);
+  const uint8_t* end = nullptr;
+  if (!EntryBody(reader, limit, &end)) return false;
+  const uint8_t* cie_pointer_field = reader.at();
+  uint32_t cie_offset = reader.Fixed<uint32_t>();
+  Cie cie;
+  const uint8_t* cie_entry = cie_pointer_field - cie_offset;
+  if (!reader.ok() || cie_offset == 0 ||
+      cie_entry < static_cast<const uint8_t*>(object.dlfo_map_start) ||
+      !ReadCie(cie_entry, limit, &cie)) {
+    return false;
+  }
+  reader = Reader(reader.at(), end);
+  uint64_t function_start = reader.Pointer(cie.fde_encoding, 0);
+  uint64_t function_size = reader.Pointer(cie.fde_encoding & kFormatMask, 0);
+  if (!reader.ok() || pc < function_start || pc - function_start >= function_size) return false;
+  if (cie.has_augmentation_data) reader.Skip(reader.Uleb());
+  if (!reader.ok()) return false;
+  Row initial;
+  if (!Execute(cie.instructions, cie.end, cie, 0, ~uint64_t{0}, Row{}, &initial)) return false;
+  *row = initial;
+  return Execute(reader.at(), end, cie, function_start, pc, initial, row);
+}
+
+}  // namespace
+
 FrameRule FindFrameRule(uintptr_t pc, uintptr_t return_address) {
   dl_find_object object;
   if (_dl_find_object(reinterpret_cast<void*>(return_address), &object) != 0) return {};
@@ -426,36 +478,28 @@ FrameRule FindFrameRule(uintptr_t pc, uintptr_t return_address) {
     rule.kind = FrameRule::kSignalFrame;
     return rule;
   }
-  if (object.dlfo_eh_frame == nullptr) return {};
-  const auto* limit = static_cast<const uint8_t*>(object.dlfo_map_end);
-  const auto* header = static_cast<const uint8_t*>(object.dlfo_eh_frame);
-  const uint8_t* fde = FindFde(pc, header, limit);
-  if (fde == nullptr || fde < static_cast<const uint8_t*>(object.dlfo_map_start) || fde >= limit) {
-    return {};
+  Row row;
+  return FindRow(pc, object, &row) ? RuleFromRow(row) : FrameRule{};
+}
+
+CalleeSavedRule FindCalleeSavedRule(uintptr_t pc, uintptr_t return_address) {
+  CalleeSavedRule rule;
+  dl_find_object object;
+  Row row;
+  if (_dl_find_object(reinterpret_cast<void*>(return_address), &object) != 0 ||
+      IsSigreturnTrampoline(return_address, object) || !FindRow(pc, object, &row)) {
+    return rule;
   }
-  Reader reader(fde, limit);
-  const uint8_t* end = nullptr;
-  if (!EntryBody(reader, limit, &end)) return {};
-  const uint8_t* cie_pointer_field = reader.at();
-  uint32_t cie_offset = reader.Fixed<uint32_t>();
-  Cie cie;
-  const uint8_t* cie_entry = cie_pointer_field - cie_offset;
-  if (!reader.ok() || cie_offset == 0 ||
-      cie_entry < static_cast<const uint8_t*>(object.dlfo_map_start) ||
-      !ReadCie(cie_entry, limit, &cie)) {
-    return {};
+  rule.frame = RuleFromRow(row);
+  for (int i = 0; i < kCalleeSavedCount; ++i) {
+    if (row.saved[i] == Row::kUnsupported || row.saved[i] == Row::kUndefined) {
+      rule.frame = FrameRule{};  // cannot say what the caller held
+      return rule;
+    }
+    rule.saved[i] = row.saved[i] == Row::kAtCfaOffset;
+    rule.saved_offset[i] = row.saved_offset[i];
   }
-  reader = Reader(reader.at(), end);
-  uint64_t function_start = reader.Pointer(cie.fde_encoding, 0);
-  uint64_t function_size = reader.Pointer(cie.fde_encoding & kFormatMask, 0);
-  if (!reader.ok() || pc < function_start || pc - function_start >= function_size) return {};
-  if (cie.has_augmentation_data) reader.Skip(reader.Uleb());
-  if (!reader.ok()) return {};
-  Row initial;
-  if (!Execute(cie.instructions, cie.end, cie, 0, ~uint64_t{0}, Row{}, &initial)) return {};
-  Row row = initial;
-  if (!Execute(reader.at(), end, cie, function_start, pc, initial, &row)) return {};
-  return RuleFromRow(row);
+  return rule;
 }
 
 }  // namespace heapdrift::agent

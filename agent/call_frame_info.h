@@ -36,10 +36,27 @@ struct FrameRule {
   static FrameRule Unpack(uint64_t packed);
 };
 
+// The callee-saved registers, in the order CalleeSavedRule keeps them.
+enum CalleeSavedRegister : int {
+  kSavedRbx, kSavedRbp, kSavedR12, kSavedR13, kSavedR14, kSavedR15, kCalleeSavedCount
+};
+
+// A frame's rule with where it saved each callee-saved register (cold: the
+// exit-time leak scan recovers what its callers held; the stack walker
+// needs RBP alone and caches FrameRule). `frame.kind` is kStop when any of
+// them cannot be recovered.
+struct CalleeSavedRule {
+  FrameRule frame;
+  bool saved[kCalleeSavedCount] = {};  // at CFA + saved_offset[i], else unchanged
+  int64_t saved_offset[kCalleeSavedCount] = {};
+};
+
 // The rule for the frame executing at `pc`. `pc` is a return address minus
 // one for caller frames (so it lies inside the call instruction), or the exact
 // address for the innermost frame and for a frame a signal interrupted.
 // `return_address` is the unadjusted address, checked for a trampoline.
 FrameRule FindFrameRule(uintptr_t pc, uintptr_t return_address);
+// The same with the callee-saved registers' places; never a signal frame.
+CalleeSavedRule FindCalleeSavedRule(uintptr_t pc, uintptr_t return_address);
 
 }  // namespace heapdrift::agent

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "control_protocol.h"
+#include "exit_caller.h"
 #include "got_redirect.h"
 #include "page_arena.h"
 #include "leak_scan.h"
@@ -384,8 +385,13 @@ void Collector::Finish() {
     if (leak_scan_) {
       jmp_buf registers;  // callee-saved registers, spilled into this frame
       setjmp(registers);
+      ExitCaller caller;
+      ExitingThreadRoots exiting{reinterpret_cast<uintptr_t>(&registers), nullptr, 0};
+      if (FindExitCaller(&caller)) {
+        exiting = {caller.stack_pointer, caller.registers, kCalleeSavedCount};
+      }
       leaks = static_cast<LeakTotals*>(MapPages(leak_bytes));
-      if (leaks != nullptr && !ScanForLeaks(leaks, max_stacks_, &registers)) {
+      if (leaks != nullptr && !ScanForLeaks(leaks, max_stacks_, exiting)) {
         UnmapPages(leaks, leak_bytes);
         leaks = nullptr;
       }

@@ -200,7 +200,7 @@ void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
     return;
   }
   if (begin <= walk->stack_from && walk->stack_from < mapping.end) {
-    begin = walk->stack_from;  // the exiting thread's stack: below the caller is dead
+    begin = walk->stack_from;  // the exiting thread's stack: below it is dead or exit's
   } else if (walk->glibc && begin % kGlibcHeapAlignment == 0 &&
              walk->marker->HoldsBlock(begin, mapping.end)) {
     return;  // one of glibc's arena heaps
@@ -210,7 +210,7 @@ void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
 
 }  // namespace
 
-bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const void* stack_from) {
+bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRoots& exiting) {
   uint64_t live = g_agent.live.size();
   uint64_t capacity = live + 4096;  // blocks may be added while we copy
   size_t block_bytes = sizeof(Block) * capacity;
@@ -236,12 +236,14 @@ bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const void* stack_fro
     auto* marker = new (marker_memory) Marker(blocks, count, worklist);
     walk->marker = marker;
     walk->agent_base = ~uintptr_t{0};
-    walk->stack_from = reinterpret_cast<uintptr_t>(stack_from);
+    walk->stack_from = exiting.stack_from;
     walk->glibc = glibc;
     Dl_info self{};
     if (dladdr(reinterpret_cast<const void*>(&ScanForLeaks), &self) != 0) {
       walk->agent_base = reinterpret_cast<uintptr_t>(self.dli_fbase);
     }
+    marker->ScanRange(reinterpret_cast<uintptr_t>(exiting.registers),
+                      reinterpret_cast<uintptr_t>(exiting.registers + exiting.register_count));
     // Globals and this thread's TLS first; the agent's writable segments
     // are collected as exclusions on the way.
     walk->excluded_count = 0;

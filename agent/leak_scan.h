@@ -7,8 +7,10 @@
 // left is definitely leaked. The roots are
 //   - the writable segments of every loaded object (globals) and the exiting
 //     thread's thread-local storage;
-//   - the exiting thread's stack from the current frame up, and its
-//     registers (spilled with setjmp);
+//   - the exiting thread's stack and registers as they were when exit() was
+//     called (exit_caller.h): what it held then; its stack below that point
+//     is exit's frames and dead ones. Where that cannot be found, its stack
+//     from the scan's caller up and its registers there;
 //   - every other private writable memory mapping (other threads' stacks and
 //     TLS, memory a language runtime or pool took straight from mmap), minus
 //     the live blocks themselves, the agent's own memory, and the malloc
@@ -24,6 +26,7 @@
 // Its memory comes from mmap and is returned. Never allocates from the heap.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace heapdrift::agent {
@@ -32,11 +35,17 @@ struct LeakTotals {
   double leaked_bytes, leaked_objects, reachable_bytes, reachable_objects;
 };
 
+// The exiting thread's roots: its stack from `stack_from` up and the words
+// in [registers, registers + register_count).
+struct ExitingThreadRoots {
+  uintptr_t stack_from;
+  const uintptr_t* registers;
+  size_t register_count;
+};
+
 // Fills `totals[stack_id]` (an array of `max_stacks` zeroed entries). The
-// exiting thread's stack is scanned from `stack_from` up: the caller passes
-// the address of a jmp_buf filled by setjmp in its own frame (so registers
-// are scanned too) before the scan's own frames, which hold copies of block
-// addresses, come into being below it. False if memory could not be mapped.
-bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const void* stack_from);
+// scan's own frames, which hold copies of block addresses, must lie below
+// `exiting.stack_from`. False if memory could not be mapped.
+bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRoots& exiting);
 
 }  // namespace heapdrift::agent

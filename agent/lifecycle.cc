@@ -39,15 +39,18 @@
 #include "collector.h"
 #include "control_channel.h"
 #include "environment.h"
+#include "frame_unwinder.h"
 #include "hooks.h"
 #include "page_arena.h"
+#include "process_identity.h"
 #include "raw_log.h"
 #include "real_alloc.h"
 #include "sampler.h"
-#include "thread_state.h"
-#include "frame_unwinder.h"
-#include "process_identity.h"
 #include "stack_capture.h"
+#include "thread_state.h"
+
+// The C library's exit-handler registration (what atexit() calls).
+extern "C" int __cxa_atexit(void (*handler)(void*), void* argument, void* module);
 
 namespace heapdrift::agent {
 
@@ -119,7 +122,7 @@ void PlaceInTree(Options& options) {
                                                          : ImageRole::kOther;
 }
 
-void AtExit() {
+void AtExit(void*) {
   if (getpid() != g_agent.pid) return;  // a forked child
   InAgentScope scope;
   if (g_agent.options.dormant) StopControlChannel();
@@ -324,7 +327,13 @@ void Start() {
     return;
   }
   pthread_atfork(nullptr, nullptr, AtForkChild);
-  atexit(AtExit);
+  // Without a module handle: atexit() in a library passes the library's,
+  // and its handlers then run from the library's destructor (__cxa_finalize
+  // in _dl_fini, called from crtstuff code with no unwind rules), where the
+  // leak scan could not walk up to exit()'s caller. This way exit() runs it
+  // itself, after every destructor (the agent has none of its own, and is
+  // never unloaded: -z nodelete).
+  __cxa_atexit(AtExit, nullptr, nullptr);
   g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
                       std::memory_order_release);
 }
