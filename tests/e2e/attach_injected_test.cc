@@ -167,7 +167,7 @@ TEST(AttachInjected, TheBorrowedThreadKeepsEveryRegister) {
 TEST(AttachInjected, FiftyAttachesLoadTheAgentOnceUnderGlibcsHeapChecker) {
   TempDir dir;
   DormantProcess server(
-      dir, {Example("session_leak"), "--duration-sec", "25", "--cache-mib", "8"}, kNoAgent,
+      dir, {Example("session_leak"), "--duration-sec", "40", "--cache-mib", "8"}, kNoAgent,
       {{"LD_PRELOAD", "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"}, {"MALLOC_CHECK_", "3"}});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   RepeatedAttaches rounds = AttachFiftyTimes(server.pid_text(), dir.File("round.rec"));

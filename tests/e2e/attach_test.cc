@@ -252,7 +252,7 @@ TEST(Attach, AnExecWhileAttachedEndsTheRecordingThere) {
 TEST(Attach, FiftyAttachesInARowToABusyServerUnderGlibcsHeapChecker) {
   TempDir dir;
   DormantProcess server(
-      dir, {Example("session_leak"), "--duration-sec", "30", "--cache-mib", "8"}, true,
+      dir, {Example("session_leak"), "--duration-sec", "45", "--cache-mib", "8"}, true,
       {{"LD_PRELOAD", std::string(kAgentPath) + ":/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"},
        {"MALLOC_CHECK_", "3"}});
   ASSERT_TRUE(server.WaitUntilDormant());

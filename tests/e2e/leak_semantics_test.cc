@@ -59,6 +59,7 @@ Verdicts Preloaded(const TempDir& dir, const std::vector<std::string>& command,
   ProcessResult run = RunUnderAgent(command, dir.File("scan.rec"),
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   *output = run.err;
+  EXPECT_EQ(run.exit_code, 0) << command[0] << ": " << run.err;
   Verdicts verdicts;
   cli::Recording recording = LoadRecording(dir.File("scan.rec"));
   if (recording.snapshots.empty() || !recording.snapshots.back().leak_scan_done()) {
@@ -114,6 +115,54 @@ TEST(LeakSemantics, APointerInADeadFrameHoldsNothing) {
       if (outputs.find("was overwritten") == std::string::npos) ++stale_left;
     }
     EXPECT_GE(stale_left, 3) << ending;
+  }
+}
+
+// The cases heapdrift already agreed with, pinned: each host's blocks have
+// sizes nothing else in it allocates, one object each.
+struct Case {
+  std::string name;
+  std::vector<std::string> command;
+  std::map<uint64_t, Verdict> expected;
+};
+
+void PrintTo(const Case& tested, std::ostream* out) { *out << tested.name; }
+
+class LeakSemanticsOf : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LeakSemanticsOf, EveryBlockGetsLeakSanitizersVerdict) {
+  ExpectVerdicts(GetParam().command, GetParam().expected);
+}
+
+constexpr Verdict kLeaked = Verdict::kLeaked, kReachable = Verdict::kReachable;
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LeakSemanticsOf,
+    ::testing::Values(
+        Case{"PointerToSelf", {Host("self_pointer")}, {{1111, kLeaked}}},
+        Case{"UnalignedPointer", {Host("unaligned_pointer")},
+             {{2222, kLeaked}, {2223, kReachable}}},
+        Case{"LargeAllocations", {Host("large_blocks")},
+             {{33554433, kReachable}, {33554435, kLeaked}}},
+        // malloc(0) is one byte's block; realloc(p, 0) freed the 3,333.
+        Case{"ZeroSizes", {Host("zero_sizes")}, {{1, kLeaked}}},
+        Case{"ThreadRoots", {Host("thread_roots")},
+             {{4441, kReachable}, {4442, kReachable}, {4444, kLeaked}}},
+        Case{"ThreadLocalStorage", {Host("tls_roots"), Host("libtls_roots_lib.so")},
+             {{5551, kReachable}, {5552, kReachable}, {5553, kReachable}}}),
+    [](const ::testing::TestParamInfo<Case>& tested) { return tested.param.name; });
+
+TEST(LeakSemantics, WhatIsFreedOrResizedAwayIsNotReported) {
+  // The 3,333 bytes realloc(p, 0) freed, and the 4,443-byte argument the
+  // thread freed, are in no verdict at all.
+  for (const char* host : {"zero_sizes", "thread_roots"}) {
+    TempDir dir;
+    std::string output;
+    Verdicts verdicts = Preloaded(dir, {Host(host)}, &output);
+    for (uint64_t gone : {3333u, 4443u}) {
+      EXPECT_EQ(verdicts.leaked.count(gone) + verdicts.reachable.count(gone), 0u)
+          << host << ", " << gone << " B: " << output;
+    }
   }
 }
 

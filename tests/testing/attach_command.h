@@ -34,7 +34,8 @@ void ExpectTheSessionLeakRankedFirst(DormantProcess& server, const std::string& 
 // Fifty short recordings of `pid` in a row (200 ms each, the last in exact
 // mode), each expected to succeed and to end in a final snapshot; the agent
 // memory each one reported, and what each `attach` printed on stderr. Stops
-// at the first that fails.
+// at the first that fails. They take ~25 s on an idle machine, up to ~35 s
+// on a loaded one: the process must live longer.
 struct RepeatedAttaches {
   std::vector<double> agent_memory;
   std::vector<std::string> messages;
