@@ -61,7 +61,9 @@ TEST(AttachInjected, TheSessionLeakEnteredMidRunRanksFirstAtItsTrueRate) {
 // library it loads while attached is redirected too (its blocks recorded).
 TEST(AttachInjected, RedirectsTheProgramsSlotsWhileAttachedAndGivesThemBack) {
   TempDir dir;
-  DormantProcess host(dir, {Host("malloc_owner"), "4500", Host("liballoc_plugin.so"), "1500"},
+  // It lives 7 s: attach enters it at 0.5 s and gives its slots back after
+  // ~3 s idle, ~5 s on a loaded machine (CI saw 4.5 s end first).
+  DormantProcess host(dir, {Host("malloc_owner"), "7000", Host("liballoc_plugin.so"), "1500"},
                       kNoAgent);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::string output = dir.File("owner.rec");
