@@ -210,6 +210,13 @@ std::string ReadString(const RemoteThread& thread, uint64_t address) {
   return text;
 }
 
+// What attach says of the system calls its stops made fail ("" for none).
+std::string InterruptedCallsNote(int calls) {
+  if (calls == 0) return "";
+  return "; " + std::to_string(calls) + " system call" + (calls == 1 ? "" : "s") +
+         " stopped on the way returned EINTR";
+}
+
 // The loading itself, on a thread held at a safe moment.
 InjectResult LoadOnThread(RemoteThread& thread, const std::map<std::string, uint64_t>& libc,
                           const std::string& agent_path) {
@@ -335,12 +342,7 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
                                                                 held_from)
                           .count(),
                       tries, tries == 1 ? "y" : "ies");
-        result.message += held;
-        if (interrupted_calls > 0) {
-          result.message += "; " + std::to_string(interrupted_calls) + " system call" +
-                            (interrupted_calls == 1 ? "" : "s") +
-                            " stopped on the way returned EINTR";
-        }
+        result.message += held + InterruptedCallsNote(interrupted_calls);
       }
       return result;
     }
@@ -352,10 +354,7 @@ InjectResult Inject(const TargetProcess& target, const std::string& agent_path) 
                       "found no safe moment to load the agent in " +
                           std::to_string(kSafeMomentDeadline.count() / 1000) + " s (" +
                           std::to_string(tries) + " tries; last: " + last_reason + ")" +
-                          (interrupted_calls > 0 ? "; " + std::to_string(interrupted_calls) +
-                                                       " system calls stopped on the way "
-                                                       "returned EINTR"
-                                                 : std::string())};
+                          InterruptedCallsNote(interrupted_calls)};
 }
 
 }  // namespace
