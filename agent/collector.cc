@@ -318,7 +318,7 @@ double Collector::AdaptInterval(uint64_t now_ns) {
   return burst_rate;
 }
 
-bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks) {
+bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult* leaks) {
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   size_t token = BeginSnapshot(writer, sequence_, now_ns, final);
@@ -339,10 +339,12 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* lea
   g_agent.modules.TakeNew([&writer](const Segment& segment) { EncodeMapping(writer, segment); });
   if (leaks != nullptr) {
     writer.Bool(kSnapshotLeakScanDone, true);
-    for (uint32_t id = 0; id < max_stacks_; ++id) {
-      if (leaks[id].leaked_objects > 0 || leaks[id].reachable_objects > 0) {
-        EncodeLeak(writer, id, leaks[id]);
-      }
+    for (uint32_t id = 0; id < leaks->max_stacks; ++id) {
+      const LeakTotals& totals = leaks->totals[id];
+      if (totals.leaked_objects > 0 || totals.reachable_objects > 0) EncodeLeak(writer, id, totals);
+    }
+    for (uint32_t i = 0; i < leaks->indirect_count; ++i) {
+      EncodeIndirectLeak(writer, leaks->indirect[i]);
     }
   }
   const AgentCounters& counters = g_agent.counters;
@@ -380,8 +382,8 @@ void Collector::Finish() {
   if (!finished_) {
     finished_ = true;
     Drain();
-    LeakTotals* leaks = nullptr;
-    size_t leak_bytes = sizeof(LeakTotals) * max_stacks_;
+    LeakScanResult leaks;
+    bool scanned = false;
     if (leak_scan_) {
       jmp_buf registers;  // callee-saved registers, spilled into this frame
       setjmp(registers);
@@ -390,15 +392,10 @@ void Collector::Finish() {
       if (FindExitCaller(&caller)) {
         exiting = {caller.stack_pointer, caller.registers, kCalleeSavedCount};
       }
-      leaks = static_cast<LeakTotals*>(MapPages(leak_bytes));
-      if (leaks != nullptr && !ScanForLeaks(leaks, max_stacks_, exiting)) {
-        UnmapPages(leaks, leak_bytes);
-        leaks = nullptr;
-      }
-      if (leaks == nullptr) LogLine("cannot map memory for the leak scan; skipped");
+      scanned = ScanForLeaks(max_stacks_, exiting, &leaks);
+      if (!scanned) LogLine("cannot map memory for the leak scan; skipped");
     }
-    WriteSnapshot(MonotonicNowNs(), true, leaks);
-    UnmapPages(leaks, leak_bytes);
+    WriteSnapshot(MonotonicNowNs(), true, scanned ? &leaks : nullptr);
   }
   pthread_mutex_unlock(&mutex_);
 }

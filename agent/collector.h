@@ -58,7 +58,7 @@ class Collector {
   void TakeSpilledFrees(bool apply);
   void TakeSpilledAllocations(bool apply);
   double AdaptInterval(uint64_t now_ns);
-  bool WriteSnapshot(uint64_t now_ns, bool final, const LeakTotals* leaks = nullptr);
+  bool WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult* leaks = nullptr);
   bool WriteHeader(const Options& options);
 
   pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;

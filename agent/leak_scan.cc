@@ -16,6 +16,13 @@
 namespace heapdrift::agent {
 namespace {
 
+enum class BlockState : uint32_t {
+  kLeaked,     // no root reaches it (direct, once the indirect ones are marked)
+  kReachable,
+  kIndirect,   // leaked, and another leaked block points to it
+  kAttributed, // indirect, counted under the direct leak that leads to it
+};
+
 struct Block {
   uintptr_t begin, end;
   // glibc keeps, in its arena (libc's globals, scanned as roots), pointers to
@@ -24,7 +31,7 @@ struct Block {
   // a reference, and is ignored.
   uintptr_t next_chunk_header;
   uint32_t stack_id;
-  uint32_t reachable;
+  BlockState state;
 };
 
 // glibc's non-main arenas live in heaps of HEAP_MAX_SIZE (64 MiB on 64-bit
@@ -34,6 +41,13 @@ constexpr uintptr_t kGlibcHeapAlignment = uintptr_t{64} << 20;
 // they are read through process_vm_readv, which fails instead of faulting.
 constexpr uintptr_t kCopyBlocksFrom = 64 << 10;
 constexpr size_t kMaxExcludedRegions = 320;
+
+// What a word that points into a block does to it.
+enum class Phase {
+  kMarkReachable,   // roots and reachable blocks: a leaked block becomes reachable
+  kMarkIndirect,    // a leaked block's contents: another leaked block becomes indirect
+  kAttribute,       // from a direct leak: an indirect block is counted under it
+};
 
 class Marker {
  public:
@@ -110,16 +124,41 @@ class Marker {
     return next != blocks_ + count_ && next->begin < end;
   }
 
-  // Scans the contents of reachable blocks until nothing new is marked.
+  // Scans the contents of the blocks marked until nothing new is marked.
   void Propagate() {
-    while (pending_ > 0) {
-      const Block& block = blocks_[worklist_[--pending_]];
-      if (block.end - block.begin >= kCopyBlocksFrom) {
-        ScanRangeCopied(block.begin, block.end);
-      } else {
-        ScanRange(block.begin, block.end);
-      }
+    while (pending_ > 0) ScanBlock(blocks_[worklist_[--pending_]]);
+  }
+
+  // After the reachable blocks are marked: every leaked block that another
+  // leaked block points to becomes indirect. One pass suffices, as every
+  // leaked block's contents are read once, whatever it was marked since.
+  void MarkIndirect() {
+    phase_ = Phase::kMarkIndirect;
+    for (uint32_t i = 0; i < count_; ++i) {
+      if (blocks_[i].state == BlockState::kReachable) continue;
+      scanning_ = &blocks_[i];
+      ScanBlock(blocks_[i]);
     }
+  }
+
+  // Counts each indirect block once, into `out` (room for every indirect
+  // block), under the first direct leak, by address, that leads to it; the
+  // rest (held only by leaked cycles) under none. Returns the entries made.
+  uint32_t AttributeIndirect(IndirectLeakTotals* out) {
+    phase_ = Phase::kAttribute;
+    out_ = out;
+    out_count_ = 0;
+    for (uint32_t i = 0; i < count_; ++i) {
+      if (blocks_[i].state != BlockState::kLeaked) continue;
+      root_stack_ = blocks_[i].stack_id;
+      ScanBlock(blocks_[i]);
+      Propagate();
+    }
+    root_stack_ = kNoRootStack;
+    for (uint32_t i = 0; i < count_; ++i) {
+      if (blocks_[i].state == BlockState::kIndirect) Attribute(blocks_[i]);
+    }
+    return out_count_;
   }
 
  private:
@@ -128,24 +167,79 @@ class Marker {
     return (address + sizeof(uintptr_t) - 1) & ~(sizeof(uintptr_t) - 1);
   }
 
+  void ScanBlock(const Block& block) {
+    if (block.end - block.begin >= kCopyBlocksFrom) {
+      ScanRangeCopied(block.begin, block.end);
+    } else {
+      ScanRange(block.begin, block.end);
+    }
+  }
+
   void Consider(uintptr_t value) {
     if (value < lowest_ || value >= highest_) return;
     Block* found = std::upper_bound(blocks_, blocks_ + count_, value,
                                     [](uintptr_t v, const Block& b) { return v < b.begin; });
     if (found == blocks_) return;
     --found;
-    if (value >= found->end || found->reachable || value == found->next_chunk_header) return;
-    found->reachable = 1;
+    if (value >= found->end || value == found->next_chunk_header) return;
+    switch (phase_) {
+      case Phase::kMarkReachable:
+        if (found->state != BlockState::kLeaked) return;
+        found->state = BlockState::kReachable;
+        break;
+      case Phase::kMarkIndirect:
+        // A pointer to itself does not make a block indirect.
+        if (found->state == BlockState::kLeaked && found != scanning_) {
+          found->state = BlockState::kIndirect;
+        }
+        return;
+      case Phase::kAttribute:
+        if (found->state != BlockState::kIndirect) return;
+        Attribute(*found);
+        break;
+    }
+    // Each block is pushed at most once per phase that pushes, and leaves
+    // the state that lets it be pushed: count_ entries suffice.
     worklist_[pending_++] = static_cast<uint32_t>(found - blocks_);
+  }
+
+  void Attribute(Block& block) {
+    block.state = BlockState::kAttributed;
+    out_[out_count_++] = {block.stack_id, root_stack_,
+                          static_cast<double>(block.end - block.begin), 1};
   }
 
   Block* blocks_;
   uint32_t count_;
-  uint32_t* worklist_;  // each block is pushed at most once: count_ entries suffice
+  uint32_t* worklist_;
   uint32_t pending_ = 0;
   uintptr_t lowest_ = 0, highest_ = 0;
+  Phase phase_ = Phase::kMarkReachable;
+  const Block* scanning_ = nullptr;  // kMarkIndirect: the block whose contents are read
+  uint32_t root_stack_ = kNoRootStack;  // kAttribute: the direct leak's stack
+  IndirectLeakTotals* out_ = nullptr;
+  uint32_t out_count_ = 0;
   uintptr_t copy_[8192];
 };
+
+// Sorts the per-block entries by (stack, root) and merges equal ones.
+uint32_t MergeIndirect(IndirectLeakTotals* entries, uint32_t count) {
+  auto key = [](const IndirectLeakTotals& e) {
+    return (uint64_t{e.stack_id} << 32) | e.root_stack_id;
+  };
+  std::sort(entries, entries + count,
+            [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  uint32_t merged = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (merged > 0 && key(entries[merged - 1]) == key(entries[i])) {
+      entries[merged - 1].bytes += entries[i].bytes;
+      entries[merged - 1].objects += entries[i].objects;
+    } else {
+      entries[merged++] = entries[i];
+    }
+  }
+  return merged;
+}
 
 struct RootWalk {
   Marker* marker;
@@ -210,7 +304,16 @@ void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
 
 }  // namespace
 
-bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRoots& exiting) {
+LeakScanResult::~LeakScanResult() {
+  UnmapPages(totals, sizeof(LeakTotals) * max_stacks);
+  UnmapPages(indirect, indirect_capacity);
+}
+
+bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakScanResult* result) {
+  result->max_stacks = max_stacks;
+  result->totals = static_cast<LeakTotals*>(MapPages(sizeof(LeakTotals) * max_stacks));
+  if (result->totals == nullptr) return false;
+  LeakTotals* totals = result->totals;
   uint64_t live = g_agent.live.size();
   uint64_t capacity = live + 4096;  // blocks may be added while we copy
   size_t block_bytes = sizeof(Block) * capacity;
@@ -228,7 +331,8 @@ bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRo
       if (count >= capacity) return;
       uintptr_t usable = glibc ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
       blocks[count++] = Block{address, address + (block.size > 0 ? block.size : 1),
-                              glibc ? address + usable - 8 : 0, block.stack_id, 0};
+                              glibc ? address + usable - 8 : 0, block.stack_id,
+                              BlockState::kLeaked};
     });
     std::sort(blocks, blocks + count,
               [](const Block& a, const Block& b) { return a.begin < b.begin; });
@@ -254,18 +358,33 @@ bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRo
               [](const PageRegion& a, const PageRegion& b) { return a.begin < b.begin; });
     ForEachMapping(ScanMappingRoots, walk);
     marker->Propagate();
+    marker->MarkIndirect();
 
+    uint32_t indirect_blocks = 0;
     for (uint32_t i = 0; i < count; ++i) {
       const Block& block = blocks[i];
+      if (block.state == BlockState::kIndirect) {
+        ++indirect_blocks;
+        continue;
+      }
       if (block.stack_id >= max_stacks) continue;
       LeakTotals& total = totals[block.stack_id];
       double bytes = static_cast<double>(block.end - block.begin);
-      if (block.reachable) {
+      if (block.state == BlockState::kReachable) {
         total.reachable_bytes += bytes;
         total.reachable_objects += 1;
       } else {
         total.leaked_bytes += bytes;
         total.leaked_objects += 1;
+      }
+    }
+    if (indirect_blocks > 0) {
+      result->indirect_capacity = sizeof(IndirectLeakTotals) * indirect_blocks;
+      result->indirect = static_cast<IndirectLeakTotals*>(MapPages(result->indirect_capacity));
+      mapped = result->indirect != nullptr;
+      if (mapped) {
+        uint32_t entries = marker->AttributeIndirect(result->indirect);
+        result->indirect_count = MergeIndirect(result->indirect, entries);
       }
     }
   }

@@ -22,6 +22,14 @@
 // It may call a leaked block reachable when a stale word happens to point at
 // it, never the other way round.
 //
+// Leaked blocks are then split as LeakSanitizer splits them: a leaked block
+// that another leaked block points to (a pointer to itself does not count)
+// is an *indirect* leak, the others are *direct*. Freeing the direct ones
+// would have freed the rest: an indirect block is attributed to the first
+// direct block, in address order, from which leaked blocks lead to it, so
+// that a suppression of that direct leak covers it. A leaked cycle that no
+// direct block leads to is indirect throughout, without a root.
+//
 // Runs once, on the exiting thread, after the program's own exit handlers.
 // Its memory comes from mmap and is returned. Never allocates from the heap.
 #pragma once
@@ -31,8 +39,32 @@
 
 namespace heapdrift::agent {
 
+// Per stack: direct leaks ("leaked") and reachable blocks.
 struct LeakTotals {
   double leaked_bytes, leaked_objects, reachable_bytes, reachable_objects;
+};
+
+constexpr uint32_t kNoRootStack = UINT32_MAX;
+
+// Indirect leaks of one stack whose direct leak came from `root_stack_id`
+// (kNoRootStack: only a leaked cycle holds them).
+struct IndirectLeakTotals {
+  uint32_t stack_id, root_stack_id;
+  double bytes, objects;
+};
+
+// What the scan found; its memory is mapped by the scan, unmapped here.
+struct LeakScanResult {
+  LeakTotals* totals = nullptr;  // max_stacks entries, by stack id
+  uint32_t max_stacks = 0;
+  IndirectLeakTotals* indirect = nullptr;  // sorted by (stack_id, root_stack_id)
+  uint32_t indirect_count = 0;
+  size_t indirect_capacity = 0;
+
+  LeakScanResult() = default;
+  LeakScanResult(const LeakScanResult&) = delete;
+  LeakScanResult& operator=(const LeakScanResult&) = delete;
+  ~LeakScanResult();
 };
 
 // The exiting thread's roots: its stack from `stack_from` up and the words
@@ -43,9 +75,9 @@ struct ExitingThreadRoots {
   size_t register_count;
 };
 
-// Fills `totals[stack_id]` (an array of `max_stacks` zeroed entries). The
-// scan's own frames, which hold copies of block addresses, must lie below
-// `exiting.stack_from`. False if memory could not be mapped.
-bool ScanForLeaks(LeakTotals* totals, uint32_t max_stacks, const ExitingThreadRoots& exiting);
+// Fills `result` for stacks below `max_stacks`. The scan's own frames,
+// which hold copies of block addresses, must lie below `exiting.stack_from`.
+// False if memory could not be mapped.
+bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakScanResult* result);
 
 }  // namespace heapdrift::agent

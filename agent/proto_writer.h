@@ -32,6 +32,11 @@ class ProtoWriter {
     Tag(field, 0);
     RawVarint(value);
   }
+  // A field declared `optional`: present even when zero.
+  void PresentVarint(uint32_t field, uint64_t value) {
+    Tag(field, 0);
+    RawVarint(value);
+  }
   void SignedVarint(uint32_t field, int64_t value) { Varint(field, static_cast<uint64_t>(value)); }
   void Bool(uint32_t field, bool value) { Varint(field, value ? 1 : 0); }
   // A repeated entry must be written even when empty (`keep_empty`).

@@ -95,6 +95,15 @@ void EncodeLeak(ProtoWriter& writer, uint32_t stack_id, const LeakTotals& totals
   writer.EndMessage(token);
 }
 
+void EncodeIndirectLeak(ProtoWriter& writer, const IndirectLeakTotals& totals) {
+  size_t token = writer.BeginMessage(kSnapshotIndirectLeaks);
+  writer.Varint(1, totals.stack_id);
+  if (totals.root_stack_id != kNoRootStack) writer.PresentVarint(2, totals.root_stack_id);
+  writer.Varint(3, RoundUnsigned(totals.bytes));
+  writer.Varint(4, RoundUnsigned(totals.objects));
+  writer.EndMessage(token);
+}
+
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats) {
   size_t memory_token = writer.BeginMessage(6);

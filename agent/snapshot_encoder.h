@@ -56,6 +56,7 @@ enum SnapshotField : uint32_t {
   kSnapshotMappings = 5,
   kSnapshotLeakScanDone = 9,
   kSnapshotLeaks = 10,
+  kSnapshotIndirectLeaks = 11,
 };
 
 size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);
@@ -65,6 +66,7 @@ void EncodeSite(ProtoWriter& writer, uint32_t stack_id, const SiteTotal& total,
 void EncodeStack(ProtoWriter& writer, uint32_t stack_id, const StackRecord& record);
 void EncodeMapping(ProtoWriter& writer, const Segment& segment);
 void EncodeLeak(ProtoWriter& writer, uint32_t stack_id, const LeakTotals& totals);
+void EncodeIndirectLeak(ProtoWriter& writer, const IndirectLeakTotals& totals);
 void EndSnapshot(ProtoWriter& writer, size_t token, const ProcessMemory& memory,
                  const StatsInfo& stats);
 

@@ -44,13 +44,42 @@ std::string UncheckedReason(const ProcessCheck& process) {
   return "";
 }
 
+const char* KindName(LeakKind kind) {
+  switch (kind) {
+    case LeakKind::kDirect:
+      return "leaked";
+    case LeakKind::kIndirect:
+      return "indirect";
+    case LeakKind::kReachable:
+      return "reachable";
+  }
+  return "";
+}
+
+const char* KindText(LeakKind kind) {
+  switch (kind) {
+    case LeakKind::kDirect:
+      return "leaked";
+    case LeakKind::kIndirect:
+      return "indirectly leaked";
+    case LeakKind::kReachable:
+      return "still reachable";
+  }
+  return "";
+}
+
 // The summary line of one process's leaks.
 std::string LeakSummary(const ProcessCheck& process) {
-  std::string text = process.leaked_objects == 0
-                         ? std::string("no definite leaks")
-                         : fmt::format("{} definitely leaked in {}",
-                                       HumanBytes(process.leaked_bytes),
-                                       Objects(process.leaked_objects));
+  std::string text;
+  if (process.leaked_objects > 0) {
+    text = fmt::format("{} definitely leaked in {}", HumanBytes(process.leaked_bytes),
+                       Objects(process.leaked_objects));
+  }
+  if (process.indirect_objects > 0) {
+    text += fmt::format("{}{} indirectly leaked in {}", text.empty() ? "" : ", ",
+                        HumanBytes(process.indirect_bytes), Objects(process.indirect_objects));
+  }
+  if (text.empty()) text = "no definite leaks";
   text += fmt::format("; {} in {} still reachable", HumanBytes(process.reachable_bytes),
                       Objects(process.reachable_objects));
   double suppressed_bytes = 0, suppressed_objects = 0;
@@ -70,13 +99,13 @@ std::string FailureDetails(const ProcessCheck& process, const CheckOptions& opti
   if (process.LeakFailed(options)) {
     size_t shown = 0;
     for (const LeakGroup& group : process.leaks) {
-      if (group.reachable && !options.include_reachable) continue;
+      if (group.kind == LeakKind::kReachable && !options.include_reachable) continue;
       if (shown++ == top) {
         text += "  ...\n";
         break;
       }
       text += fmt::format("  {} in {} {} at {}\n", HumanBytes(group.bytes), Objects(group.objects),
-                          group.reachable ? "still reachable" : "leaked", FrameTitle(group.site));
+                          KindText(group.kind), FrameTitle(group.site));
       for (size_t frame = 1; frame < group.stack.size() && frame <= 8; ++frame) {
         text += fmt::format("      {}{}\n", group.stack[frame].inlined ? "(inlined) " : "",
                             FrameTitle(group.stack[frame]));
@@ -220,7 +249,7 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
     nlohmann::json leaks = nlohmann::json::array();
     for (const LeakGroup& group : process.leaks) {
       nlohmann::json entry = FrameJson(group.site);
-      entry["kind"] = group.reachable ? "reachable" : "leaked";
+      entry["kind"] = KindName(group.kind);
       entry["bytes"] = Whole(group.bytes);
       entry["objects"] = Whole(group.objects);
       entry["stack"] = StackJson(group.stack);
@@ -253,6 +282,8 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
                          {"seconds", process.seconds},
                          {"leaked_bytes", Whole(process.leaked_bytes)},
                          {"leaked_objects", Whole(process.leaked_objects)},
+                         {"indirect_bytes", Whole(process.indirect_bytes)},
+                         {"indirect_objects", Whole(process.indirect_objects)},
                          {"reachable_bytes", Whole(process.reachable_bytes)},
                          {"reachable_objects", Whole(process.reachable_objects)},
                          {"leaks", std::move(leaks)},
@@ -286,10 +317,7 @@ std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {
     if (process.Failed(options)) {
       std::string message = process.LeakFailed(options)
                                 ? fmt::format("{} leaked in {}", HumanBytes(process.FailingBytes(options)),
-                                              Objects(process.leaked_objects +
-                                                      (options.include_reachable
-                                                           ? process.reachable_objects
-                                                           : 0)))
+                                              Objects(process.FailingObjects(options)))
                                 : fmt::format("{} call site{} faster than {}/s",
                                               process.growth.size(),
                                               process.growth.size() == 1 ? " grows" : "s grow",

@@ -96,10 +96,15 @@ void PrintRecording(const Recording& recording, const std::string& path, size_t 
       reachable_objects += leak.reachable_objects();
       leaking_stacks += leak.leaked_objects() > 0;
     }
-    fmt::print("  at exit: {} blocks ({}) definitely leaked from {} stacks; {} blocks ({}) "
-               "still reachable\n",
-               leaked_objects, HumanBytes(leaked_bytes), leaking_stacks, reachable_objects,
-               HumanBytes(reachable_bytes));
+    double indirect_bytes = 0, indirect_objects = 0;
+    for (const proto::IndirectLeak& leak : last.indirect_leaks()) {
+      indirect_bytes += leak.bytes();
+      indirect_objects += leak.objects();
+    }
+    fmt::print("  at exit: {} blocks ({}) definitely leaked from {} stacks, {} more ({}) "
+               "indirectly; {} blocks ({}) still reachable\n",
+               leaked_objects, HumanBytes(leaked_bytes), leaking_stacks, indirect_objects,
+               HumanBytes(indirect_bytes), reachable_objects, HumanBytes(reachable_bytes));
   }
   std::map<uint32_t, SiteEnd> sites;
   for (const proto::Snapshot& snapshot : recording.snapshots) {

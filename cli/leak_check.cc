@@ -27,6 +27,64 @@ void AddToGroup(std::map<std::string, GroupBuilder>& groups, const ResolvedStack
   }
 }
 
+// Accumulates one process's leaks: each kind's groups, the totals that are
+// not suppressed, and what each suppression hid.
+class LeakTally {
+ public:
+  LeakTally(const CheckOptions& options, ProcessCheck* check) : options_(options), check_(check) {}
+
+  // Suppressions apply to what would fail the check: leaks, and reachable
+  // blocks only when those fail too.
+  void Add(LeakKind kind, const ResolvedStack& resolved, const Suppression* rule, double bytes,
+           double objects) {
+    if (objects <= 0) return;
+    if (rule != nullptr && (kind != LeakKind::kReachable || options_.include_reachable)) {
+      SuppressedLeaks& total = suppressed_[rule];
+      total.rule = rule;
+      total.bytes += bytes;
+      total.objects += objects;
+      return;
+    }
+    AddToGroup(groups_[static_cast<size_t>(kind)], resolved, bytes, objects);
+    switch (kind) {
+      case LeakKind::kDirect:
+        check_->leaked_bytes += bytes;
+        check_->leaked_objects += objects;
+        break;
+      case LeakKind::kIndirect:
+        check_->indirect_bytes += bytes;
+        check_->indirect_objects += objects;
+        break;
+      case LeakKind::kReachable:
+        check_->reachable_bytes += bytes;
+        check_->reachable_objects += objects;
+        break;
+    }
+  }
+
+  void Finish() {
+    auto by_bytes = [](const LeakGroup& a, const LeakGroup& b) { return a.bytes > b.bytes; };
+    for (LeakKind kind : {LeakKind::kDirect, LeakKind::kIndirect, LeakKind::kReachable}) {
+      std::vector<LeakGroup> groups;
+      for (auto& [key, builder] : groups_[static_cast<size_t>(kind)]) {
+        builder.group.kind = kind;
+        groups.push_back(std::move(builder.group));
+      }
+      std::sort(groups.begin(), groups.end(), by_bytes);
+      check_->leaks.insert(check_->leaks.end(), groups.begin(), groups.end());
+    }
+    for (auto& [rule, total] : suppressed_) check_->suppressed.push_back(total);
+    std::sort(check_->suppressed.begin(), check_->suppressed.end(),
+              [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+  }
+
+ private:
+  const CheckOptions& options_;
+  ProcessCheck* check_;
+  std::map<std::string, GroupBuilder> groups_[3];  // by LeakKind
+  std::map<const Suppression*, SuppressedLeaks> suppressed_;
+};
+
 void CheckLeaks(const Recording& recording, const CheckOptions& options, ProcessCheck* check) {
   const proto::Snapshot& last = recording.snapshots.back();
   check->leak_scan = last.leak_scan_done();
@@ -38,52 +96,28 @@ void CheckLeaks(const Recording& recording, const CheckOptions& options, Process
         "(raise HEAPDRIFT_MAX_LIVE / HEAPDRIFT_MAX_STACKS)");
   }
   CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
-  std::map<std::string, GroupBuilder> leaked, reachable;
-  std::map<const Suppression*, SuppressedLeaks> suppressed;
+  auto suppression_of = [&](uint32_t stack_id) {
+    return FindSuppression(options.suppressions, resolver.Resolve(stack_id).frames);
+  };
+  LeakTally tally(options, check);
   for (const proto::Leak& leak : last.leaks()) {
     const ResolvedStack& resolved = resolver.Resolve(leak.stack_id());
-    double leaked_bytes = static_cast<double>(leak.leaked_bytes());
-    double leaked_objects = static_cast<double>(leak.leaked_objects());
-    double reachable_bytes = static_cast<double>(leak.reachable_bytes());
-    double reachable_objects = static_cast<double>(leak.reachable_objects());
-    // Suppressions apply to what would fail the check: definitely leaked
-    // blocks, and reachable ones only when those fail too.
-    const Suppression* rule = FindSuppression(options.suppressions, resolved.frames);
-    if (rule != nullptr) {
-      SuppressedLeaks& total = suppressed[rule];
-      total.rule = rule;
-      total.bytes += leaked_bytes;
-      total.objects += leaked_objects;
-      leaked_bytes = leaked_objects = 0;
-      if (options.include_reachable) {
-        total.bytes += reachable_bytes;
-        total.objects += reachable_objects;
-        reachable_bytes = reachable_objects = 0;
-      }
-    }
-    if (leaked_objects > 0) AddToGroup(leaked, resolved, leaked_bytes, leaked_objects);
-    if (reachable_objects > 0) AddToGroup(reachable, resolved, reachable_bytes, reachable_objects);
-    check->leaked_bytes += leaked_bytes;
-    check->leaked_objects += leaked_objects;
-    check->reachable_bytes += reachable_bytes;
-    check->reachable_objects += reachable_objects;
+    const Suppression* rule = suppression_of(leak.stack_id());
+    tally.Add(LeakKind::kDirect, resolved, rule, static_cast<double>(leak.leaked_bytes()),
+              static_cast<double>(leak.leaked_objects()));
+    tally.Add(LeakKind::kReachable, resolved, rule, static_cast<double>(leak.reachable_bytes()),
+              static_cast<double>(leak.reachable_objects()));
   }
-  auto by_bytes = [](const LeakGroup& a, const LeakGroup& b) { return a.bytes > b.bytes; };
-  std::vector<LeakGroup> leaked_groups, reachable_groups;
-  for (auto& [key, builder] : leaked) leaked_groups.push_back(std::move(builder.group));
-  for (auto& [key, builder] : reachable) {
-    builder.group.reachable = true;
-    reachable_groups.push_back(std::move(builder.group));
+  // An indirect leak is suppressed by a rule matching its own stack, or the
+  // stack of the direct leak that holds it (LeakSanitizer's rule: what only
+  // a suppressed leak points to is not reported).
+  for (const proto::IndirectLeak& leak : last.indirect_leaks()) {
+    const Suppression* rule = suppression_of(leak.stack_id());
+    if (rule == nullptr && leak.has_root_stack_id()) rule = suppression_of(leak.root_stack_id());
+    tally.Add(LeakKind::kIndirect, resolver.Resolve(leak.stack_id()), rule,
+              static_cast<double>(leak.bytes()), static_cast<double>(leak.objects()));
   }
-  std::sort(leaked_groups.begin(), leaked_groups.end(), by_bytes);
-  std::sort(reachable_groups.begin(), reachable_groups.end(), by_bytes);
-  check->leaks = std::move(leaked_groups);
-  check->leaks.insert(check->leaks.end(), reachable_groups.begin(), reachable_groups.end());
-  for (auto& [rule, total] : suppressed) {
-    if (total.objects > 0) check->suppressed.push_back(total);
-  }
-  std::sort(check->suppressed.begin(), check->suppressed.end(),
-            [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+  tally.Finish();
   for (const std::string& warning : resolver.warnings()) check->warnings.push_back(warning);
 }
 

@@ -22,13 +22,17 @@ struct CheckOptions {
   std::string debug_paths;
 };
 
-// Leaked (or reachable) blocks from one allocating call site.
+// LeakSanitizer's kinds: a direct leak no live block points to; an indirect
+// one only other leaked blocks point to; a reachable block some root leads to.
+enum class LeakKind { kDirect, kIndirect, kReachable };
+
+// Blocks of one kind from one allocating call site.
 struct LeakGroup {
   symbolizer::Frame site;
   std::vector<symbolizer::Frame> stack;  // of its largest stack, from the site outwards
   double bytes = 0;
   double objects = 0;
-  bool reachable = false;
+  LeakKind kind = LeakKind::kDirect;
 };
 
 struct SuppressedLeaks {
@@ -60,16 +64,21 @@ struct ProcessCheck {
   ProcessEnding ending = ProcessEnding::kVanished;
   bool exact = true;       // every allocation recorded (leaks are checked only then)
   bool leak_scan = false;  // the agent classified the blocks live at exit
-  std::vector<LeakGroup> leaks;  // failing kinds first, largest first
-  double leaked_bytes = 0, leaked_objects = 0;        // definitely leaked, not suppressed
-  double reachable_bytes = 0, reachable_objects = 0;  // not suppressed
+  std::vector<LeakGroup> leaks;  // direct, indirect, reachable; each largest first
+  // Not suppressed: direct leaks, indirect ones (both definitely leaked), reachable blocks.
+  double leaked_bytes = 0, leaked_objects = 0;
+  double indirect_bytes = 0, indirect_objects = 0;
+  double reachable_bytes = 0, reachable_objects = 0;
   std::vector<SuppressedLeaks> suppressed;
   std::vector<GrowthFinding> growth;  // call sites over --max-growth
   double seconds = 0;
   std::vector<std::string> warnings;
 
   double FailingBytes(const CheckOptions& options) const {
-    return leaked_bytes + (options.include_reachable ? reachable_bytes : 0);
+    return leaked_bytes + indirect_bytes + (options.include_reachable ? reachable_bytes : 0);
+  }
+  double FailingObjects(const CheckOptions& options) const {
+    return leaked_objects + indirect_objects + (options.include_reachable ? reachable_objects : 0);
   }
   bool LeakFailed(const CheckOptions& options) const {
     return FailingBytes(options) > options.max_leak_bytes;

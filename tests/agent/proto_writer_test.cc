@@ -80,6 +80,10 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
              (1u << 0) | (1u << 5));
   // A site back to zero is still listed.
   EncodeSite(writer, 9, SiteTotal{0, 0, 0, 0}, CohortTotals{}, 0);
+  EncodeLeak(writer, 0, LeakTotals{1111, 1, 0, 0});
+  // Stack 0 as a root is present; no root is absent.
+  EncodeIndirectLeak(writer, IndirectLeakTotals{1, 0, 2222, 1});
+  EncodeIndirectLeak(writer, IndirectLeakTotals{2, kNoRootStack, 4441, 1});
   ProcessMemory memory;
   memory.rss_bytes = 10 << 20;
   memory.has_allocator_stats = true;
@@ -111,6 +115,15 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   EXPECT_EQ(snapshot.sites(0).cohorts(1).live_bytes(), -2200);
   EXPECT_EQ(snapshot.sites(1).stack_id(), 9u);
   EXPECT_EQ(snapshot.sites(1).cohorts_size(), 0);
+  ASSERT_EQ(snapshot.leaks_size(), 1);
+  EXPECT_EQ(snapshot.leaks(0).leaked_bytes(), 1111u);
+  ASSERT_EQ(snapshot.indirect_leaks_size(), 2);
+  EXPECT_EQ(snapshot.indirect_leaks(0).stack_id(), 1u);
+  ASSERT_TRUE(snapshot.indirect_leaks(0).has_root_stack_id());
+  EXPECT_EQ(snapshot.indirect_leaks(0).root_stack_id(), 0u);
+  EXPECT_EQ(snapshot.indirect_leaks(0).bytes(), 2222u);
+  EXPECT_FALSE(snapshot.indirect_leaks(1).has_root_stack_id());
+  EXPECT_EQ(snapshot.indirect_leaks(1).objects(), 1u);
   EXPECT_EQ(snapshot.memory().rss_bytes(), 10u << 20);
   EXPECT_TRUE(snapshot.memory().has_allocator_stats());
   EXPECT_EQ(snapshot.memory().allocator_in_use_bytes(), 5u << 20);

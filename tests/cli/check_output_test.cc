@@ -101,12 +101,45 @@ TEST(CheckJson, CountsAreIntegers) {
   CheckRun run;
   run.processes.push_back(Process(11, {"./b"}, 96));
   nlohmann::json process = CheckJson(run, CheckOptions{}, 23)["processes"][0];
-  for (const char* field : {"leaked_bytes", "leaked_objects", "reachable_bytes", "reachable_objects"}) {
+  for (const char* field : {"leaked_bytes", "leaked_objects", "indirect_bytes", "indirect_objects",
+                            "reachable_bytes", "reachable_objects"}) {
     EXPECT_TRUE(process[field].is_number_integer()) << field << ": " << process[field];
   }
   EXPECT_EQ(process["leaked_objects"].dump(), "2");
   EXPECT_TRUE(process["leaks"][0]["bytes"].is_number_integer());
   EXPECT_TRUE(process["leaks"][0]["objects"].is_number_integer());
+}
+
+TEST(CheckOutput, IndirectLeaksAloneFailAndAreNamedAsSuch) {
+  CheckRun run;
+  ProcessCheck process = Process(11, {"./b"}, 0);
+  process.indirect_bytes = 4442;
+  process.indirect_objects = 1;
+  LeakGroup group;
+  group.site = {"AllocateNode", "list.c", 12, "/app/b", 0x40, false};
+  group.stack = {group.site};
+  group.bytes = 4442;
+  group.objects = 1;
+  group.kind = LeakKind::kIndirect;
+  process.leaks.push_back(group);
+  run.processes.push_back(process);
+  CheckOptions options;
+  EXPECT_TRUE(process.Failed(options));
+  std::string xml = CheckJunit(run, options);
+  EXPECT_NE(xml.find("<failure type=\"leak\" message=\"4.3 KiB leaked in 1 object\">"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("4.3 KiB indirectly leaked in 1 object; 0 B in 0 objects still reachable"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("4.3 KiB in 1 object indirectly leaked at AllocateNode"), std::string::npos)
+      << xml;
+  nlohmann::json json = CheckJson(run, options, 23)["processes"][0];
+  EXPECT_EQ(json["indirect_bytes"].dump(), "4442");
+  EXPECT_EQ(json["indirect_objects"].dump(), "1");
+  EXPECT_EQ(json["leaks"][0]["kind"], "indirect");
+  options.max_leak_bytes = 4442;  // at the limit: passes
+  EXPECT_FALSE(process.Failed(options));
 }
 
 TEST(CheckJson, ATimedOutRunFails) {
