@@ -330,9 +330,12 @@ bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakSc
     g_agent.live.ForEach([&](uintptr_t address, const LiveBlock& block) {
       if (count >= capacity) return;
       uintptr_t usable = glibc ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
-      blocks[count++] = Block{address, address + (block.size > 0 ? block.size : 1),
-                              glibc ? address + usable - 8 : 0, block.stack_id,
-                              BlockState::kLeaked};
+      uintptr_t size = block.size > 0 ? block.size : 1;
+      // A size larger than the allocator's is a value torn by a fork
+      // (inherited_blocks.h): never read past the block.
+      if (glibc && size > usable) size = usable > 0 ? usable : 1;
+      blocks[count++] = Block{address, address + size, glibc ? address + usable - 8 : 0,
+                              block.stack_id, BlockState::kLeaked};
     });
     std::sort(blocks, blocks + count,
               [](const Block& a, const Block& b) { return a.begin < b.begin; });

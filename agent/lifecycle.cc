@@ -129,10 +129,15 @@ void AtExit(void*) {
   if (g_agent.active()) g_collector.Finish();
 }
 
+// Which tables a start reserves: all, or (a forked child that kept its
+// blocks) all but the live blocks and stacks.
+enum class Tables { kAll, kAllButBlocks };
+
 // Reserves the tables; false (said why) if not.
-bool ReserveTables(const Options& options) {
-  if (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
-      !g_agent.live.Init(static_cast<uint32_t>(options.max_live)) ||
+bool ReserveTables(const Options& options, Tables tables = Tables::kAll) {
+  if ((tables == Tables::kAll &&
+       (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
+        !g_agent.live.Init(static_cast<uint32_t>(options.max_live)))) ||
       !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
                           static_cast<uint32_t>(options.ring_events))) {
     LogLine("cannot reserve memory for its tables; profiling disabled");
@@ -142,8 +147,8 @@ bool ReserveTables(const Options& options) {
 }
 
 // Reserves the tables, then starts the collector; false (said why) if not.
-bool StartRecording(const Options& options) {
-  if (!ReserveTables(options)) return false;
+bool StartRecording(const Options& options, Tables tables = Tables::kAll) {
+  if (!ReserveTables(options, tables)) return false;
   g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
   return g_collector.Start(options);
 }
@@ -156,24 +161,47 @@ bool StartDormant(const Options& options) {
 }
 
 // The child of a fork starts a recording of its own, as if it had just
-// started: every table and the collector are built anew. Nothing inherited
-// can be trusted: the parent's threads (its collector among them) may have
-// been halfway through changing a table when the fork copied it, and they do
-// not exist here to finish. The inherited tables are unmapped, so the child
-// does not keep the parent's copies alive. Blocks allocated before the fork
-// are not in the child's recording (their frees are not seen), and there is
-// no leak scan at exit: it would take those untracked blocks for unknown
-// memory. Runs on the only thread of the child, inside fork(), with signals
-// blocked so that no handler's free() reads a table being rebuilt.
+// started: the collector and the tables are built anew. What was inherited
+// cannot be trusted as it is: the parent's threads (its collector among
+// them) may have been halfway through changing a table when the fork copied
+// it, and they do not exist here to finish. The inherited tables are
+// unmapped, so the child does not keep the parent's copies alive; blocks
+// allocated before the fork are then not in the child's recording (their
+// frees are not seen), and there is no leak scan at exit: it would take
+// those untracked blocks for unknown memory.
+//
+// In exact mode with the leak scan, every inherited block is the child's
+// too, so the child keeps the live blocks and stacks tables (after
+// AdoptAfterFork's repairs) and is scanned at its exit like any process:
+// its recording still counts from the fork (a session after the parent's).
+//
+// Runs on the only thread of the child, inside fork(), with signals blocked
+// so that no handler's free() reads a table being rebuilt.
 void StartInForkedChild() {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   {
     InAgentScope scope;
-    UnmapAllPages();
-    std::construct_at(&g_agent.stacks);
-    std::construct_at(&g_agent.live);
+    Options& options = g_agent.options;
+    const bool keeps_blocks = options.leak_scan && options.sample_bytes == 1 && !options.dormant;
+    const void* kept[LiveTable::kMappings + StackTable::kMappings] = {};
+    size_t kept_count = 0;
+    if (keeps_blocks) {
+      g_agent.live.Mappings(kept);
+      g_agent.stacks.Mappings(kept + LiveTable::kMappings);
+      kept_count = std::size(kept);
+      g_agent.live.AdoptAfterFork();
+      g_agent.stacks.AdoptAfterFork();
+      g_agent.session.fetch_add(1, std::memory_order_acq_rel);
+    } else {
+      std::construct_at(&g_agent.stacks);
+      std::construct_at(&g_agent.live);
+      // The parent's early heap is what the scan reads as roots; without
+      // the inherited blocks there is no scan.
+      g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
+    }
+    UnmapAllPagesExcept(kept, kept_count);
     std::construct_at(&g_agent.rings);
     std::construct_at(&g_agent.modules);
     std::construct_at(&g_agent.counters);
@@ -184,15 +212,16 @@ void StartInForkedChild() {
     tls_state.rng_state = 0;
     tls_state.bytes_until_sample = 0;
     g_agent.pid = getpid();
-    g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));
-    Options& options = g_agent.options;
-    options.leak_scan = false;
+    options.leak_scan = keeps_blocks;
     options.forked = true;
     options.role = ImageRole::kOther;
     options.process = CurrentProcessIdentity();
     // A dormant agent's child is dormant too, with a control socket of its
     // own: a prefork server's workers are what an attach is after.
-    if (options.dormant ? StartDormant(options) : StartRecording(options)) {
+    bool started = keeps_blocks      ? StartRecording(options, Tables::kAllButBlocks)
+                   : options.dormant ? StartDormant(options)
+                                     : StartRecording(options);
+    if (started) {
       g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
                           std::memory_order_release);
     }

@@ -1,5 +1,7 @@
 #include "live_table.h"
 
+#include <iterator>
+
 #include "page_arena.h"
 
 namespace heapdrift::agent {
@@ -102,6 +104,16 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   FilterRemove(address);
   live_count_.fetch_sub(1, std::memory_order_relaxed);
   return true;
+}
+
+void LiveTable::AdoptAfterFork() {
+  for (size_t word = 0; word < std::size(filter_bits_); ++word) {
+    uint64_t bits = 0;
+    for (size_t bit = 0; bit < 64; ++bit) {
+      if (filter_[word * 64 + bit].load(std::memory_order_relaxed) != 0) bits |= uint64_t{1} << bit;
+    }
+    filter_bits_[word].store(bits, std::memory_order_relaxed);
+  }
 }
 
 void LiveTable::EraseOtherSessions(uint16_t session) {

@@ -75,6 +75,25 @@ class LiveTable {
   }
   uint32_t capacity() const { return (bucket_mask_ + 1) * kBucketSlots; }
 
+  // A forked child that keeps the table (exact mode with the leak scan:
+  // every inherited block is the child's too). The threads that vanished in
+  // the fork may have been halfway through an insert or erase; what that
+  // left torn concerns only the blocks they were allocating or freeing,
+  // which nothing in the child will ever free (a value not yet written is
+  // the slot's previous one; the scan checks sizes against the allocator's).
+  // Each filter bit is set again from its counter. (The blocks keep the
+  // parent's session: the child records the next one, so that their frees
+  // are not its recording's.)
+  void AdoptAfterFork();
+
+  // The table's mappings, which a forked child that keeps it must keep.
+  static constexpr size_t kMappings = 3;
+  void Mappings(const void* out[kMappings]) const {
+    out[0] = buckets_;
+    out[1] = values_;
+    out[2] = overflowed_;
+  }
+
  private:
   static constexpr uint32_t kFilterBits = 17;
   static constexpr uint32_t kBucketSlots = 8;  // 8 keys: one 64-byte cache line

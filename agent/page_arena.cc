@@ -74,11 +74,13 @@ void* RemapPages(void* address, size_t old_bytes, size_t new_bytes) {
   return moved;
 }
 
-void UnmapAllPages() {
+void UnmapAllPagesExcept(const void* const* kept, size_t kept_count) {
   for (RegionSlot& slot : g_regions) {
     uintptr_t begin = slot.begin.load(std::memory_order_acquire);
     if (begin == 0) continue;
-    UnmapPages(reinterpret_cast<void*>(begin), slot.size.load(std::memory_order_acquire));
+    bool keep = false;
+    for (size_t i = 0; i < kept_count; ++i) keep |= reinterpret_cast<uintptr_t>(kept[i]) == begin;
+    if (!keep) UnmapPages(reinterpret_cast<void*>(begin), slot.size.load(std::memory_order_acquire));
   }
 }
 

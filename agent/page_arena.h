@@ -18,9 +18,10 @@ void ZeroPages(void* address, size_t bytes);
 // Grows (possibly moving) a mapping obtained from MapPages.
 void* RemapPages(void* address, size_t old_bytes, size_t new_bytes);
 
-// Unmaps everything mapped so far: for a forked child that rebuilds the
-// agent's state from nothing (no thread may still use the old mappings).
-void UnmapAllPages();
+// Unmaps everything mapped so far but the mappings that begin at one of
+// `kept[0..kept_count)`: for a forked child that rebuilds the agent's state
+// from nothing, or keeps some tables (no thread may still use the others).
+void UnmapAllPagesExcept(const void* const* kept, size_t kept_count);
 
 // Bytes currently reserved through these functions: the agent's memory bound.
 uint64_t MappedBytes();

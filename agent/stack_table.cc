@@ -28,6 +28,27 @@ bool StackTable::Init(uint32_t max_stacks) {
   return true;
 }
 
+void StackTable::AdoptAfterFork() {
+  for (uint32_t id = 0; id < id_count(); ++id) {
+    StackRecord* record = records_[id].load(std::memory_order_acquire);
+    if (record == nullptr) {
+      size_t offset = arena_used_.fetch_add(RecordBytes(0), std::memory_order_relaxed);
+      if (offset + RecordBytes(0) > arena_bytes_) continue;
+      // No index slot names the id, so no lookup ever returns it.
+      records_[id].store(new (arena_ + offset) StackRecord{0, 0, 0, {0.0}, {0.0}, {0.0}, {0.0}},
+                         std::memory_order_release);
+      continue;
+    }
+    record->spilled_freed_objects.store(0, std::memory_order_relaxed);
+    record->spilled_freed_bytes.store(0, std::memory_order_relaxed);
+    record->spilled_allocated_objects.store(0, std::memory_order_relaxed);
+    record->spilled_allocated_bytes.store(0, std::memory_order_relaxed);
+    for (std::atomic<float>& bytes : record->spilled_freed_cohort_bytes) {
+      bytes.store(0, std::memory_order_relaxed);
+    }
+  }
+}
+
 uint64_t StackTable::Hash(const uintptr_t* frames, uint32_t depth) {
   uint64_t hash = 0x9e3779b97f4a7c15ULL ^ depth;
   for (uint32_t i = 0; i < depth; ++i) {

@@ -70,6 +70,21 @@ class StackTable {
 
   static uint64_t Hash(const uintptr_t* frames, uint32_t depth);
 
+  // A forked child that keeps the table. A thread that vanished in the fork
+  // may have taken an id without publishing its record (the record comes
+  // before the index slot, so lookups never meet it, but the collector
+  // emits ids in order and would wait for it forever): such an id gets an
+  // empty record. The spilled events the parent's collector had not folded
+  // in are the parent's: dropped.
+  void AdoptAfterFork();
+
+  static constexpr size_t kMappings = 3;
+  void Mappings(const void* out[kMappings]) const {
+    out[0] = slots_;
+    out[1] = records_;
+    out[2] = arena_;
+  }
+
  private:
   static constexpr uint32_t kMaxProbes = 128;
 

@@ -35,7 +35,7 @@ std::string EndingText(const ProcessCheck& process) {
 std::string UncheckedReason(const ProcessCheck& process) {
   if (process.ending != ProcessEnding::kExited) return EndingText(process) + ": leaks not checked";
   if (!process.exact) return "sampled run: leaks at exit need exact mode";
-  if (process.forked) {
+  if (process.forked && !process.leak_scan) {
     return fmt::format("forked from pid {} without exec: leaks at exit not checked (what it "
                        "inherited is not tracked), only growth",
                        process.parent_pid);

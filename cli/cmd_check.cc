@@ -188,8 +188,8 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                      "are then not checked, only --max-growth)",
                      &settings->interval_ms);
   check->add_flag("--follow-fork", settings->follow_fork,
-                  "Also record children forked without exec (pre-forked workers); they are "
-                  "checked for --max-growth, not for leaks at exit");
+                  "Also record and check children forked without exec (pre-forked workers): "
+                  "leaks at their exit, what they inherited included, and --max-growth");
   check->add_flag("--include-reachable", settings->include_reachable,
                   "Fail on blocks still reachable at exit too, not only definitely leaked ones");
   AddSizeOption(check, "--max-leak-bytes", &settings->max_leak_bytes,
@@ -277,9 +277,6 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     }
     if (settings->sample_bytes != 1 && !options.max_growth) {
       run.warnings.push_back("with --sample-bytes only --max-growth is checked, and it was not given");
-    } else if (settings->follow_fork && !options.max_growth) {
-      run.warnings.push_back(
-          "forked children are checked for --max-growth only, and it was not given");
     }
     PrintCheckText(stderr, run, options, settings->top);
     if (settings->print_suppressions) PrintSuppressionUse(stderr, run, options);

@@ -58,7 +58,7 @@ enum class ProcessEnding {
 struct ProcessCheck {
   uint32_t pid = 0;
   uint32_t parent_pid = 0;
-  bool forked = false;     // recorded from a fork() without exec on: no leak scan
+  bool forked = false;     // recorded from a fork() without exec on
   bool recorded = false;   // wrote at least one snapshot
   std::vector<std::string> command_line;
   ProcessEnding ending = ProcessEnding::kVanished;

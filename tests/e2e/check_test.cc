@@ -297,7 +297,7 @@ TEST(Check, ASampledRunChecksGrowthOnly) {
 
 // prefork_workers.c: the parent sets up 8 MiB and forks two workers that
 // each keep 2 KiB a millisecond (~1.9 MB/s) for 1.5 s.
-TEST(Check, FollowForkChecksEachPreforkedWorkerForGrowth) {
+TEST(Check, FollowForkChecksEachPreforkedWorkerForGrowthAndLeaks) {
   TempDir dir;
   std::vector<std::string> options = {"--max-growth", "200KiB", "--interval-ms", "100"};
   std::vector<std::string> server = {Host("prefork_workers"), "2", "1500"};
@@ -322,7 +322,18 @@ TEST(Check, FollowForkChecksEachPreforkedWorkerForGrowth) {
     EXPECT_TRUE(worker["forked"].get<bool>());
     EXPECT_EQ(worker["parent_pid"], parent["pid"]);
     EXPECT_TRUE(worker["failed"].get<bool>());
-    EXPECT_FALSE(worker["leaks_checked"].get<bool>());
+    // Checked for leaks with what it inherited: the 512 blocks of 8 KiB it
+    // kept of its parent's are reachable. What leaks is its own: the array
+    // WorkerLoop returned, which RunWorker dropped, and the blocks only it
+    // held (those that took the place of a block the worker freed are held
+    // by the parent's stale pointer to it); nothing inherited is taken for a
+    // leak (the parent's second thread was inside malloc at the fork).
+    EXPECT_TRUE(worker["leaks_checked"].get<bool>());
+    EXPECT_LE(worker["leaked_objects"].get<double>(), 1);
+    for (const auto& leak : worker["leaks"]) {
+      if (leak["kind"] != "reachable") EXPECT_EQ(leak["function"], "WorkerLoop");
+    }
+    EXPECT_GE(worker["reachable_bytes"].get<double>(), 512 * 8192.0);
     ASSERT_EQ(worker["growth"].size(), 1u);
     EXPECT_EQ(worker["growth"][0]["function"], "WorkerLoop");
     // The worker keeps one block per ~1 ms of sleep, so its live memory grows
@@ -335,9 +346,6 @@ TEST(Check, FollowForkChecksEachPreforkedWorkerForGrowth) {
     EXPECT_GT(rate, 400e3);
   }
   EXPECT_EQ(FailedProcesses(followed.report).size(), 2u);
-  EXPECT_NE(followed.process.err.find("forked from pid " + parent["pid"].dump() + " without exec"),
-            std::string::npos)
-      << followed.process.err;
   EXPECT_NE(followed.junit.find("tests=\"3\" failures=\"2\""), std::string::npos)
       << followed.junit;
 }

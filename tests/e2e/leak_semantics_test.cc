@@ -44,6 +44,27 @@ Verdict FromKind(const nlohmann::json& kind) {
                               : Verdict::kReachable;
 }
 
+// From one process of check's JSON report.
+void AddVerdicts(const nlohmann::json& process, Verdicts* verdicts) {
+  for (const auto& leak : process["leaks"]) {
+    Count(verdicts, FromKind(leak["kind"]), leak["bytes"].get<uint64_t>(),
+          leak["objects"].get<uint64_t>());
+  }
+}
+
+// From a recording's final snapshot.
+Verdicts VerdictsOf(const heapdrift::proto::Snapshot& last) {
+  Verdicts verdicts;
+  for (const auto& leak : last.leaks()) {
+    Count(&verdicts, Verdict::kLeaked, leak.leaked_bytes(), leak.leaked_objects());
+    Count(&verdicts, Verdict::kReachable, leak.reachable_bytes(), leak.reachable_objects());
+  }
+  for (const auto& leak : last.indirect_leaks()) {
+    Count(&verdicts, Verdict::kIndirect, leak.bytes(), leak.objects());
+  }
+  return verdicts;
+}
+
 Verdicts UnderCheck(const TempDir& dir, const std::vector<std::string>& command,
                     std::string* output) {
   std::vector<std::string> argv = {kCliPath, "check", "--json", dir.File("check.json"), "--"};
@@ -57,12 +78,7 @@ Verdicts UnderCheck(const TempDir& dir, const std::vector<std::string>& command,
     return verdicts;
   }
   nlohmann::json report = nlohmann::json::parse(json);
-  for (const auto& process : report["processes"]) {
-    for (const auto& leak : process["leaks"]) {
-      Count(&verdicts, FromKind(leak["kind"]), leak["bytes"].get<uint64_t>(),
-            leak["objects"].get<uint64_t>());
-    }
-  }
+  for (const auto& process : report["processes"]) AddVerdicts(process, &verdicts);
   return verdicts;
 }
 
@@ -72,25 +88,29 @@ Verdicts Preloaded(const TempDir& dir, const std::vector<std::string>& command,
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   *output = run.err;
   EXPECT_EQ(run.exit_code, 0) << command[0] << ": " << run.err;
-  Verdicts verdicts;
   cli::Recording recording = LoadRecording(dir.File("scan.rec"));
   if (recording.snapshots.empty() || !recording.snapshots.back().leak_scan_done()) {
     ADD_FAILURE() << "no leak scan in the recording: " << run.err;
-    return verdicts;
+    return {};
   }
-  for (const auto& leak : recording.snapshots.back().leaks()) {
-    Count(&verdicts, Verdict::kLeaked, leak.leaked_bytes(), leak.leaked_objects());
-    Count(&verdicts, Verdict::kReachable, leak.reachable_bytes(), leak.reachable_objects());
-  }
-  for (const auto& leak : recording.snapshots.back().indirect_leaks()) {
-    Count(&verdicts, Verdict::kIndirect, leak.bytes(), leak.objects());
-  }
-  return verdicts;
+  return VerdictsOf(recording.snapshots.back());
 }
 
-// Runs `command` both ways and expects every block in `expected` (one
-// object of each size) to get its verdict. Returns what the two runs wrote
-// on stderr.
+// Expects every block in `expected` (one object of each size) to have its
+// verdict in `verdicts`, and no other.
+void ExpectGiven(Verdicts& verdicts, const std::map<uint64_t, Verdict>& expected,
+                 const std::string& how) {
+  const char* names[] = {"leaked", "indirect", "reachable"};
+  for (const auto& [size, verdict] : expected) {
+    for (Verdict given : {Verdict::kLeaked, Verdict::kIndirect, Verdict::kReachable}) {
+      EXPECT_EQ(verdicts[given][size], given == verdict ? 1u : 0u)
+          << how << ", " << size << " B " << names[static_cast<size_t>(given)];
+    }
+  }
+}
+
+// Runs `command` both ways and expects every block in `expected` to get its
+// verdict. Returns what the two runs wrote on stderr.
 std::string ExpectVerdicts(const std::vector<std::string>& command,
                            const std::map<uint64_t, Verdict>& expected) {
   TempDir dir;
@@ -100,13 +120,7 @@ std::string ExpectVerdicts(const std::vector<std::string>& command,
     Verdicts verdicts = check ? UnderCheck(dir, command, &output) : Preloaded(dir, command, &output);
     std::string how = std::string(check ? "under check: " : "preloaded: ") + command[0];
     for (size_t i = 1; i < command.size(); ++i) how += " " + command[i];
-    const char* names[] = {"leaked", "indirect", "reachable"};
-    for (const auto& [size, verdict] : expected) {
-      for (Verdict given : {Verdict::kLeaked, Verdict::kIndirect, Verdict::kReachable}) {
-        EXPECT_EQ(verdicts[given][size], given == verdict ? 1u : 0u)
-            << how << ", " << size << " B " << names[static_cast<size_t>(given)] << ": " << output;
-      }
-    }
+    ExpectGiven(verdicts, expected, how + ": " + output);
     outputs += output;
   }
   return outputs;
@@ -241,6 +255,51 @@ TEST(LeakSemantics, SuppressingADirectLeakCoversWhatItHolds) {
       {"AllocateCycleFirst", {4441, 1}},
       {"AllocateUnsuppressed", {1337, 1}}};
   EXPECT_EQ(suppressed, expected) << process.dump(1);
+}
+
+// A child forked without exec is checked at its exit with what it inherited
+// (LSan's fork_and_leak): blocks its parent leaked, blocks it dropped, its
+// own; what it freed is gone. The parent's verdicts are its own.
+TEST(LeakSemantics, AChildForkedWithoutExecIsCheckedWithWhatItInherited) {
+  const std::map<uint64_t, Verdict> parent = {
+      {1211, Verdict::kReachable}, {1222, Verdict::kLeaked}, {1233, Verdict::kReachable},
+      {1244, Verdict::kReachable}};
+  const std::map<uint64_t, Verdict> child = {
+      {1211, Verdict::kReachable}, {1222, Verdict::kLeaked}, {1233, Verdict::kLeaked},
+      {1255, Verdict::kLeaked}, {1266, Verdict::kReachable}};
+  for (const char* ending : {"exit", "return"}) {
+    SCOPED_TRACE(ending);
+    TempDir dir;
+    ProcessResult checked = RunProcess({kCliPath, "check", "--follow-fork", "--json",
+                                        dir.File("check.json"), "--", Host("fork_and_leak"),
+                                        ending});
+    EXPECT_EQ(checked.exit_code, 23) << checked.err;
+    nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("check.json")));
+    ASSERT_EQ(report["processes"].size(), 2u) << checked.err;
+    for (const auto& process : report["processes"]) {
+      bool forked = process["forked"].get<bool>();
+      EXPECT_TRUE(process["leaks_checked"].get<bool>()) << checked.err;
+      Verdicts verdicts;
+      AddVerdicts(process, &verdicts);
+      ExpectGiven(verdicts, forked ? child : parent,
+                  std::string("under check, ") + (forked ? "child: " : "parent: ") + checked.err);
+      if (forked) EXPECT_EQ(verdicts[Verdict::kReachable].count(1244), 0u) << checked.err;
+    }
+
+    ProcessResult preloaded = RunUnderAgent(
+        {Host("fork_and_leak"), ending}, dir.File("scan.rec"),
+        {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}, {"HEAPDRIFT_FOLLOW", "all"}});
+    EXPECT_EQ(preloaded.exit_code, 0) << preloaded.err;
+    std::vector<std::string> children = FollowedRecordings(dir.File("scan.rec"));
+    ASSERT_EQ(children.size(), 1u) << preloaded.err;
+    for (const std::string& path : {dir.File("scan.rec"), children[0]}) {
+      cli::Recording recording = LoadRecording(path);
+      ASSERT_FALSE(recording.snapshots.empty()) << path;
+      ASSERT_TRUE(recording.snapshots.back().leak_scan_done()) << path;
+      Verdicts verdicts = VerdictsOf(recording.snapshots.back());
+      ExpectGiven(verdicts, recording.header.forked() ? child : parent, "preloaded: " + path);
+    }
+  }
 }
 
 TEST(LeakSemantics, WhatIsFreedOrResizedAwayIsNotReported) {
