@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,6 +191,7 @@ void Collector::RunSession(int control) {
 }
 
 void* Collector::ThreadMain(void* self) {
+  g_agent.collector_tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
   tls_state.in_agent = 1;
   tls_state.bytes_until_sample = INT64_MAX;
   pthread_setname_np(pthread_self(), "heapdrift");
@@ -339,6 +341,8 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult*
   g_agent.modules.TakeNew([&writer](const Segment& segment) { EncodeMapping(writer, segment); });
   if (leaks != nullptr) {
     writer.Bool(kSnapshotLeakScanDone, true);
+    writer.Varint(kSnapshotLeakScanThreadsStopped, leaks->threads_stopped);
+    writer.Varint(kSnapshotLeakScanThreadsRunning, leaks->threads_running);
     for (uint32_t id = 0; id < leaks->max_stacks; ++id) {
       const LeakTotals& totals = leaks->totals[id];
       if (totals.leaked_objects > 0 || totals.reachable_objects > 0) EncodeLeak(writer, id, totals);

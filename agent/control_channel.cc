@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -229,6 +230,7 @@ bool StillOurListener() {
 }
 
 void* ControlThreadMain(void*) {
+  g_agent.control_tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
   tls_state.in_agent = 1;
   tls_state.bytes_until_sample = INT64_MAX;
   pthread_setname_np(pthread_self(), "heapdrift-ctl");

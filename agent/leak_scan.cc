@@ -12,6 +12,7 @@
 #include "memory_map.h"
 #include "page_arena.h"
 #include "real_alloc.h"
+#include "world_stop.h"
 
 namespace heapdrift::agent {
 namespace {
@@ -28,7 +29,7 @@ struct Block {
   // glibc keeps, in its arena (libc's globals, scanned as roots), pointers to
   // the header of the chunk that follows a block, and that header lies in
   // the block's last usable bytes: such a word is allocator bookkeeping, not
-  // a reference, and is ignored.
+  // a reference, and is ignored (0: not known).
   uintptr_t next_chunk_header;
   uint32_t stack_id;
   BlockState state;
@@ -41,6 +42,10 @@ constexpr uintptr_t kGlibcHeapAlignment = uintptr_t{64} << 20;
 // they are read through process_vm_readv, which fails instead of faulting.
 constexpr uintptr_t kCopyBlocksFrom = 64 << 10;
 constexpr size_t kMaxExcludedRegions = 320;
+// Stopped threads past this many have their whole stacks read (dead frames
+// included): a stale pointer there can only hide a leak.
+constexpr size_t kMaxStackTops = 4096 + 1;
+constexpr uintptr_t kRedZone = 128;
 
 // What a word that points into a block does to it.
 enum class Phase {
@@ -124,6 +129,20 @@ class Marker {
     return next != blocks_ + count_ && next->begin < end;
   }
 
+  // While any thread of the program runs, it may free a block (and its
+  // allocator unmap the pages under it) while the scan reads it: every read
+  // then goes through the kernel.
+  void SetOthersRunning(bool running) { others_running_ = running; }
+
+  // Memory that stays mapped while nothing else runs: globals, this thread's TLS.
+  void ScanStableRange(uintptr_t begin, uintptr_t end) {
+    if (others_running_) {
+      ScanRangeCopied(begin, end);
+    } else {
+      ScanRange(begin, end);
+    }
+  }
+
   // Scans the contents of the blocks marked until nothing new is marked.
   void Propagate() {
     while (pending_ > 0) ScanBlock(blocks_[worklist_[--pending_]]);
@@ -168,7 +187,7 @@ class Marker {
   }
 
   void ScanBlock(const Block& block) {
-    if (block.end - block.begin >= kCopyBlocksFrom) {
+    if (others_running_ || block.end - block.begin >= kCopyBlocksFrom) {
       ScanRangeCopied(block.begin, block.end);
     } else {
       ScanRange(block.begin, block.end);
@@ -215,6 +234,7 @@ class Marker {
   uint32_t pending_ = 0;
   uintptr_t lowest_ = 0, highest_ = 0;
   Phase phase_ = Phase::kMarkReachable;
+  bool others_running_ = true;
   const Block* scanning_ = nullptr;  // kMarkIndirect: the block whose contents are read
   uint32_t root_stack_ = kNoRootStack;  // kAttribute: the direct leak's stack
   IndirectLeakTotals* out_ = nullptr;
@@ -241,33 +261,55 @@ uint32_t MergeIndirect(IndirectLeakTotals* entries, uint32_t count) {
   return merged;
 }
 
+// The roots found before the world stops (dl_iterate_phdr and dladdr take
+// the loader's lock, which a stopped thread may hold), and the stacks'
+// live tops once it has.
 struct RootWalk {
   Marker* marker;
   uintptr_t agent_base;  // load address of the agent itself: never a root
-  uintptr_t stack_from;
+  // Where each known thread's live stack begins (the exiting thread's
+  // caller of exit(), a stopped thread's stack pointer less the red zone),
+  // sorted: below it are dead frames.
+  uintptr_t stack_tops[kMaxStackTops];
+  size_t stack_top_count;
   bool glibc;
   PageRegion excluded[kMaxExcludedRegions];  // sorted by begin
   size_t excluded_count;
+  PageRegion* object_ranges;  // globals and this thread's TLS
+  size_t object_range_count, object_range_capacity;
 };
+
+int CountObjectRanges(dl_phdr_info* object, size_t, void* data) {
+  *static_cast<size_t*>(data) += static_cast<size_t>(object->dlpi_phnum);
+  return 0;
+}
 
 // Globals: writable PT_LOAD segments; thread-local storage: the PT_TLS block
 // of the calling thread. The agent's own segments are excluded.
-int ScanObjectRoots(dl_phdr_info* object, size_t, void* data) {
+int CollectObjectRoots(dl_phdr_info* object, size_t, void* data) {
   auto* walk = static_cast<RootWalk*>(data);
   for (int i = 0; i < object->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = object->dlpi_phdr[i];
     uintptr_t start = object->dlpi_addr + ph.p_vaddr;
+    PageRegion range{};
     if (object->dlpi_addr == walk->agent_base) {
       if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0 &&
           walk->excluded_count < kMaxExcludedRegions) {
         walk->excluded[walk->excluded_count++] = {start & ~uintptr_t{4095},
                                                   (start + ph.p_memsz + 4095) & ~uintptr_t{4095}};
       }
+      continue;
     } else if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) {
-      walk->marker->ScanRange(start, start + ph.p_memsz);
+      range = {start, start + ph.p_memsz};
     } else if (ph.p_type == PT_TLS && object->dlpi_tls_data != nullptr) {
       auto tls = reinterpret_cast<uintptr_t>(object->dlpi_tls_data);
-      walk->marker->ScanRange(tls, tls + ph.p_memsz);
+      range = {tls, tls + ph.p_memsz};
+    } else {
+      continue;
+    }
+    // Room for every program header was counted beforehand.
+    if (walk->object_range_count < walk->object_range_capacity) {
+      walk->object_ranges[walk->object_range_count++] = range;
     }
   }
   return 0;
@@ -293,8 +335,15 @@ void ScanMappingRoots(const MemoryMapping& mapping, void* data) {
     }
     return;
   }
-  if (begin <= walk->stack_from && walk->stack_from < mapping.end) {
-    begin = walk->stack_from;  // the exiting thread's stack: below it is dead or exit's
+  const uintptr_t* tops_end = walk->stack_tops + walk->stack_top_count;
+  const uintptr_t* top = std::lower_bound(static_cast<const uintptr_t*>(walk->stack_tops), tops_end, begin);
+  size_t tops_inside = 0;
+  for (const uintptr_t* at = top; at != tops_end && *at < mapping.end; ++at) ++tops_inside;
+  if (tops_inside == 1) {
+    begin = *top;  // one thread's stack: below its top are dead frames
+  } else if (tops_inside > 1) {
+    // Several threads' stacks in one mapping (a runtime's own stacks): where
+    // one ends is unknown, so all of it is read.
   } else if (walk->glibc && begin % kGlibcHeapAlignment == 0 &&
              walk->marker->HoldsBlock(begin, mapping.end)) {
     return;  // one of glibc's arena heaps
@@ -314,47 +363,82 @@ bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakSc
   result->totals = static_cast<LeakTotals*>(MapPages(sizeof(LeakTotals) * max_stacks));
   if (result->totals == nullptr) return false;
   LeakTotals* totals = result->totals;
+  size_t object_ranges = 0;
+  dl_iterate_phdr(CountObjectRanges, &object_ranges);
+  size_t object_range_bytes = sizeof(PageRegion) * (object_ranges + 1);
   uint64_t live = g_agent.live.size();
-  uint64_t capacity = live + 4096;  // blocks may be added while we copy
+  uint64_t capacity = live + 4096;  // blocks may be added until the world stops
   size_t block_bytes = sizeof(Block) * capacity;
   size_t worklist_bytes = sizeof(uint32_t) * capacity;
   auto* blocks = static_cast<Block*>(MapPages(block_bytes));
   auto* worklist = static_cast<uint32_t*>(MapPages(worklist_bytes));
   auto* marker_memory = MapPages(sizeof(Marker));
   auto* walk = static_cast<RootWalk*>(MapPages(sizeof(RootWalk)));
+  auto* object_range_memory = static_cast<PageRegion*>(MapPages(object_range_bytes));
   bool mapped = blocks != nullptr && worklist != nullptr && marker_memory != nullptr &&
-                walk != nullptr;
+                walk != nullptr && object_range_memory != nullptr;
   if (mapped) {
     const bool glibc = RealAllocatorIsGlibc();
+    walk->agent_base = ~uintptr_t{0};
+    walk->glibc = glibc;
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<const void*>(&ScanForLeaks), &self) != 0) {
+      walk->agent_base = reinterpret_cast<uintptr_t>(self.dli_fbase);
+    }
+    // Globals and this thread's TLS; the agent's writable segments are
+    // collected as exclusions on the way.
+    walk->excluded_count = 0;
+    walk->object_ranges = object_range_memory;
+    walk->object_range_count = 0;
+    walk->object_range_capacity = object_ranges + 1;
+    dl_iterate_phdr(CollectObjectRoots, walk);
+
+    WorldStop world;
+    const bool stopped = world.Stop();
+    result->threads_stopped = static_cast<uint32_t>(world.stopped_count());
+    result->threads_running = static_cast<uint32_t>(world.running_count());
+
+    // A thread still running may free a block between its lookup here and
+    // malloc_usable_size's read of its header, and the allocator unmap it:
+    // then the allocator's size is not asked (what it served for is below).
+    const bool others_running = !stopped || world.running_count() > 0;
+    const bool ask_allocator = glibc && !others_running;
     uint32_t count = 0;
     g_agent.live.ForEach([&](uintptr_t address, const LiveBlock& block) {
       if (count >= capacity) return;
-      uintptr_t usable = glibc ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
+      uintptr_t usable =
+          ask_allocator ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
       uintptr_t size = block.size > 0 ? block.size : 1;
       // A size larger than the allocator's is a value torn by a fork
-      // (inherited_blocks.h): never read past the block.
-      if (glibc && size > usable) size = usable > 0 ? usable : 1;
-      blocks[count++] = Block{address, address + size, glibc ? address + usable - 8 : 0,
+      // (LiveTable::AdoptAfterFork): never read past the block.
+      if (ask_allocator && size > usable) size = usable > 0 ? usable : 1;
+      blocks[count++] = Block{address, address + size, ask_allocator ? address + usable - 8 : 0,
                               block.stack_id, BlockState::kLeaked};
     });
     std::sort(blocks, blocks + count,
               [](const Block& a, const Block& b) { return a.begin < b.begin; });
 
     auto* marker = new (marker_memory) Marker(blocks, count, worklist);
+    marker->SetOthersRunning(others_running);
     walk->marker = marker;
-    walk->agent_base = ~uintptr_t{0};
-    walk->stack_from = exiting.stack_from;
-    walk->glibc = glibc;
-    Dl_info self{};
-    if (dladdr(reinterpret_cast<const void*>(&ScanForLeaks), &self) != 0) {
-      walk->agent_base = reinterpret_cast<uintptr_t>(self.dli_fbase);
-    }
     marker->ScanRange(reinterpret_cast<uintptr_t>(exiting.registers),
                       reinterpret_cast<uintptr_t>(exiting.registers + exiting.register_count));
-    // Globals and this thread's TLS first; the agent's writable segments
-    // are collected as exclusions on the way.
-    walk->excluded_count = 0;
-    dl_iterate_phdr(ScanObjectRoots, walk);
+    walk->stack_top_count = 0;
+    walk->stack_tops[walk->stack_top_count++] = exiting.stack_from;
+    for (size_t i = 0; i < world.stopped_count(); ++i) {
+      const StoppedThread& thread = world.stopped()[i];
+      marker->ScanRange(reinterpret_cast<uintptr_t>(thread.registers),
+                        reinterpret_cast<uintptr_t>(thread.registers + kStoppedRegisters));
+      // Leaf functions may keep data in the 128 bytes below the stack
+      // pointer (the x86-64 red zone); the signal frame lies below those.
+      if (thread.stack_pointer > kRedZone && walk->stack_top_count < kMaxStackTops) {
+        walk->stack_tops[walk->stack_top_count++] = thread.stack_pointer - kRedZone;
+      }
+    }
+    std::sort(walk->stack_tops, walk->stack_tops + walk->stack_top_count);
+    for (size_t i = 0; i < walk->object_range_count; ++i) {
+      marker->ScanStableRange(walk->object_ranges[i].begin, walk->object_ranges[i].end);
+    }
     walk->excluded_count += AgentRegions(walk->excluded + walk->excluded_count,
                                          kMaxExcludedRegions - walk->excluded_count);
     std::sort(walk->excluded, walk->excluded + walk->excluded_count,
@@ -395,6 +479,7 @@ bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakSc
   UnmapPages(worklist, worklist_bytes);
   UnmapPages(marker_memory, sizeof(Marker));
   UnmapPages(walk, sizeof(RootWalk));
+  UnmapPages(object_range_memory, object_range_bytes);
   return mapped;
 }
 

@@ -11,6 +11,9 @@
 //     called (exit_caller.h): what it held then; its stack below that point
 //     is exit's frames and dead ones. Where that cannot be found, its stack
 //     from the scan's caller up and its registers there;
+//   - the other threads' registers, and their stacks from their stack
+//     pointers up, read with the threads stopped (world_stop.h); a thread
+//     that cannot be stopped is read while it runs, stack whole;
 //   - every other private writable memory mapping (other threads' stacks and
 //     TLS, memory a language runtime or pool took straight from mmap), minus
 //     the live blocks themselves, the agent's own memory, and the malloc
@@ -60,6 +63,9 @@ struct LeakScanResult {
   IndirectLeakTotals* indirect = nullptr;  // sorted by (stack_id, root_stack_id)
   uint32_t indirect_count = 0;
   size_t indirect_capacity = 0;
+  // The program's other threads during the scan (world_stop.h): stopped, and
+  // those that kept running (their registers unread).
+  uint32_t threads_stopped = 0, threads_running = 0;
 
   LeakScanResult() = default;
   LeakScanResult(const LeakScanResult&) = delete;

@@ -57,6 +57,8 @@ enum SnapshotField : uint32_t {
   kSnapshotLeakScanDone = 9,
   kSnapshotLeaks = 10,
   kSnapshotIndirectLeaks = 11,
+  kSnapshotLeakScanThreadsStopped = 12,
+  kSnapshotLeakScanThreadsRunning = 13,
 };
 
 size_t BeginSnapshot(ProtoWriter& writer, uint64_t sequence, uint64_t time_ns, bool final);

@@ -1,5 +1,7 @@
 #include "leak_check.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -94,6 +96,13 @@ void CheckLeaks(const Recording& recording, const CheckOptions& options, Process
     check->warnings.push_back(
         "the agent's tables filled up; some allocations were not tracked "
         "(raise HEAPDRIFT_MAX_LIVE / HEAPDRIFT_MAX_STACKS)");
+  }
+  if (last.leak_scan_threads_running() > 0) {
+    check->warnings.push_back(fmt::format(
+        "{} thread{} kept running during the leak scan (signals blocked or not answering): "
+        "blocks only {} held may be reported as leaked",
+        last.leak_scan_threads_running(), last.leak_scan_threads_running() == 1 ? "" : "s",
+        last.leak_scan_threads_running() == 1 ? "it" : "they"));
   }
   CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   auto suppression_of = [&](uint32_t stack_id) {
