@@ -36,6 +36,8 @@ struct AgentCounters {
   std::atomic<bool> spill_pending{false};
 };
 
+constexpr int kThreadNotYetRunning = -1;
+
 struct Agent {
   std::atomic<AgentState> state{AgentState::kStarting};
   int pid = 0;
@@ -56,8 +58,9 @@ struct Agent {
   // one at each wake. Blocks and events carry its low 16 bits, so that a
   // free of a block sampled for an earlier recording never reaches this one.
   std::atomic<uint32_t> session{0};
-  // The agent's own threads (0: none), which a leak scan's stop of the
-  // program's threads leaves alone: they hold no program memory.
+  // The agent's own threads (0: none; kThreadNotYetRunning: created, not
+  // yet run), which a leak scan's stop of the program's threads leaves
+  // alone: they hold no program memory.
   std::atomic<int> collector_tid{0};
   std::atomic<int> control_tid{0};
 

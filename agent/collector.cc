@@ -128,10 +128,12 @@ bool Collector::Start(const Options& options) {
   pthread_attr_t attributes;
   pthread_attr_init(&attributes);
   pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  g_agent.collector_tid.store(kThreadNotYetRunning, std::memory_order_relaxed);
   int error = pthread_create(&thread, &attributes, ThreadMain, this);
   pthread_attr_destroy(&attributes);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (error != 0) {
+    g_agent.collector_tid.store(0, std::memory_order_relaxed);
     LogLine("cannot start the collector thread; profiling disabled");
     return false;
   }

@@ -137,6 +137,16 @@ ThreadStatus StatusOf(pid_t tid, int signal) {
   return (mask >> (signal - 1)) & 1 ? ThreadStatus::kBlocksSignal : ThreadStatus::kAnswers;
 }
 
+// In a short program the collector thread may not have run its first
+// instruction yet: it is in the task list but cannot say who it is.
+void AwaitAgentThreads() {
+  int64_t deadline = MonotonicNs() + kAnswerDeadlineNs;
+  while (g_agent.collector_tid.load(std::memory_order_relaxed) == kThreadNotYetRunning &&
+         MonotonicNs() < deadline) {
+    Pause(50'000);
+  }
+}
+
 bool IsAgentThread(pid_t tid) {
   return tid == g_agent.collector_tid.load(std::memory_order_relaxed) ||
          tid == g_agent.control_tid.load(std::memory_order_relaxed);
@@ -180,6 +190,7 @@ bool WorldStop::Stop() {
   state_ = static_cast<State*>(MapPages(sizeof(State)));
   if (state_ == nullptr) return false;
   g_stop_state.store(state_, std::memory_order_release);
+  AwaitAgentThreads();
   const pid_t self = ThisThread(), process = getpid();
   // Threads started meanwhile appear in a later pass: go on until one finds
   // nothing new (a thread starts with every signal blocked until glibc
