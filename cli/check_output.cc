@@ -44,29 +44,14 @@ std::string UncheckedReason(const ProcessCheck& process) {
   return "";
 }
 
-const char* KindName(LeakKind kind) {
-  switch (kind) {
-    case LeakKind::kDirect:
-      return "leaked";
-    case LeakKind::kIndirect:
-      return "indirect";
-    case LeakKind::kReachable:
-      return "reachable";
-  }
-  return "";
-}
-
-const char* KindText(LeakKind kind) {
-  switch (kind) {
-    case LeakKind::kDirect:
-      return "leaked";
-    case LeakKind::kIndirect:
-      return "indirectly leaked";
-    case LeakKind::kReachable:
-      return "still reachable";
-  }
-  return "";
-}
+// Each LeakKind's name in JSON and in text, in the enum's order.
+struct KindNames {
+  const char* json;
+  const char* text;
+};
+constexpr KindNames kKindNames[] = {
+    {"leaked", "leaked"}, {"indirect", "indirectly leaked"}, {"reachable", "still reachable"}};
+const KindNames& NamesOf(LeakKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 // The summary line of one process's leaks.
 std::string LeakSummary(const ProcessCheck& process) {
@@ -105,7 +90,7 @@ std::string FailureDetails(const ProcessCheck& process, const CheckOptions& opti
         break;
       }
       text += fmt::format("  {} in {} {} at {}\n", HumanBytes(group.bytes), Objects(group.objects),
-                          KindText(group.kind), FrameTitle(group.site));
+                          NamesOf(group.kind).text, FrameTitle(group.site));
       for (size_t frame = 1; frame < group.stack.size() && frame <= 8; ++frame) {
         text += fmt::format("      {}{}\n", group.stack[frame].inlined ? "(inlined) " : "",
                             FrameTitle(group.stack[frame]));
@@ -249,7 +234,7 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
     nlohmann::json leaks = nlohmann::json::array();
     for (const LeakGroup& group : process.leaks) {
       nlohmann::json entry = FrameJson(group.site);
-      entry["kind"] = KindName(group.kind);
+      entry["kind"] = NamesOf(group.kind).json;
       entry["bytes"] = Whole(group.bytes);
       entry["objects"] = Whole(group.objects);
       entry["stack"] = StackJson(group.stack);
