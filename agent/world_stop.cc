@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "agent.h"
+#include "collector.h"
 #include "page_arena.h"
 
 namespace heapdrift::agent {
@@ -24,10 +25,10 @@ constexpr size_t kMaxStoppedThreads = 4096;
 // How long the stop waits for the last thread signalled to answer. A thread
 // in a system call answers as soon as it is interrupted; one in
 // uninterruptible sleep (disk I/O) may take longer, and is left running.
-constexpr int64_t kAnswerDeadlineNs = 200'000'000;
+constexpr uint64_t kAnswerDeadlineNs = 200'000'000;
 // How long Resume waits for the threads to leave the handler before it
 // gives up unmapping the state (it then stays mapped: the process is exiting).
-constexpr int64_t kLeaveDeadlineNs = 1'000'000'000;
+constexpr uint64_t kLeaveDeadlineNs = 1'000'000'000;
 
 struct WorldStop::State {
   struct Slot {
@@ -47,12 +48,6 @@ namespace {
 
 std::atomic<WorldStop::State*> g_stop_state{nullptr};
 int g_stop_signal = 0;  // installed once, kept for good
-
-int64_t MonotonicNs() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
 
 void Pause(int64_t nanoseconds) {
   timespec pause{0, nanoseconds};
@@ -140,9 +135,9 @@ ThreadStatus StatusOf(pid_t tid, int signal) {
 // In a short program the collector thread may not have run its first
 // instruction yet: it is in the task list but cannot say who it is.
 void AwaitAgentThreads() {
-  int64_t deadline = MonotonicNs() + kAnswerDeadlineNs;
+  uint64_t deadline = MonotonicNowNs() + kAnswerDeadlineNs;
   while (g_agent.collector_tid.load(std::memory_order_relaxed) == kThreadNotYetRunning &&
-         MonotonicNs() < deadline) {
+         MonotonicNowNs() < deadline) {
     Pause(50'000);
   }
 }
@@ -230,7 +225,7 @@ bool WorldStop::Stop() {
     });
     if (!listed || !found_new) break;
   }
-  int64_t deadline = MonotonicNs() + kAnswerDeadlineNs;
+  uint64_t deadline = MonotonicNowNs() + kAnswerDeadlineNs;
   uint32_t arrived = 0;
   for (;;) {
     arrived = 0;
@@ -238,7 +233,7 @@ bool WorldStop::Stop() {
     for (uint32_t i = 0; i < count; ++i) {
       arrived += state_->slots[i].arrived.load(std::memory_order_acquire);
     }
-    if (arrived == signalled || MonotonicNs() > deadline) break;
+    if (arrived == signalled || MonotonicNowNs() > deadline) break;
     Pause(50'000);
   }
   running_ += signalled - arrived;
@@ -260,9 +255,9 @@ void WorldStop::Resume() {
   uint32_t signalled = 0;
   uint32_t count = state_->slot_count.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < count; ++i) signalled += state_->slots[i].tid.load() != 0;
-  int64_t deadline = MonotonicNs() + kLeaveDeadlineNs;
+  uint64_t deadline = MonotonicNowNs() + kLeaveDeadlineNs;
   while (state_->left.load(std::memory_order_acquire) < state_->stopped_count &&
-         MonotonicNs() < deadline) {
+         MonotonicNowNs() < deadline) {
     Pause(50'000);
   }
   bool all_left = state_->left.load(std::memory_order_acquire) == signalled;
