@@ -44,7 +44,7 @@ def main():
     out = Path(tempfile.mkdtemp(prefix="heapdrift-check-bench-"))
     workloads = {
         "churn (2 threads x 1M malloc/free)": [[str(build / "bench" / "churn"), "2", "1"]],
-        "own unit test suite": [[str(build / "tests" / "cli_unit_tests")],
+        "own unit test suite": [[str(build / "tests" / "analysis_unit_tests")],
                                 [str(build / "tests" / "agent_unit_tests")]],
     }
     configs = {

@@ -117,16 +117,16 @@ int main(int argc, char** argv) {
   int sites = argc > 2 ? std::atoi(argv[2]) : 20000;
   std::string path = MakeRecording(snapshots, sites);
   auto start = Clock::now();
-  heapdrift::cli::Recording recording;
-  heapdrift::cli::ReadResult result = heapdrift::cli::ReadRecording(path, &recording);
+  heapdrift::Recording recording;
+  heapdrift::ReadResult result = heapdrift::ReadRecording(path, &recording);
   double read_seconds = Since(start);
-  if (result.status != heapdrift::cli::ReadStatus::kOk) {
+  if (result.status != heapdrift::ReadStatus::kOk) {
     std::fprintf(stderr, "report_benchmark: %s\n", result.message.c_str());
     return 1;
   }
   start = Clock::now();
-  heapdrift::cli::GrowthReport report =
-      heapdrift::cli::BuildGrowthReport(recording, heapdrift::cli::ReportOptions{});
+  heapdrift::GrowthReport report =
+      heapdrift::BuildGrowthReport(recording, heapdrift::ReportOptions{});
   double report_seconds = Since(start);
   std::printf("report_benchmark: %d snapshots x %d call sites: read %.2f s, report %.2f s, "
               "total %.2f s (goal: under 2 s); %zu growing of %zu sites\n",

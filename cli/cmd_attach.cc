@@ -20,6 +20,7 @@
 #include "agent_locator.h"
 #include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "recording.h"
 #include "stream_receiver.h"
 #include "target_process.h"

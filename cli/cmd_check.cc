@@ -20,6 +20,7 @@
 #include "child_process.h"
 #include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "leak_check.h"
 #include "recording.h"
 #include "suppressions.h"

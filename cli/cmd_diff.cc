@@ -8,6 +8,7 @@
 
 #include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "format.h"
 #include "heap_diff.h"
 #include "recording.h"

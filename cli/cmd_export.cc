@@ -8,6 +8,7 @@
 
 #include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "folded_export.h"
 #include "gzip_file.h"
 #include "pprof_export.h"

@@ -8,9 +8,10 @@
 #include <map>
 #include <string>
 
-#include "command_support.h"
 #include "cohorts.h"
+#include "command_support.h"
 #include "commands.h"
+#include "exit_codes.h"
 #include "format.h"
 #include "recording.h"
 #include "recording_tree.h"

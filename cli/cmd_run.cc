@@ -11,6 +11,7 @@
 #include "command_support.h"
 #include "commands.h"
 #include "control_protocol.h"
+#include "exit_codes.h"
 #include "recording.h"
 #include "recording_tree.h"
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "agent/option_limits.h"
+#include "exit_codes.h"
 #include "numbers.h"
 
 namespace heapdrift::cli {

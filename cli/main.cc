@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "exit_codes.h"
 #include "recording.h"
 
 int main(int argc, char** argv) {

@@ -86,10 +86,10 @@ TEST(AgentCore, ThreadsAndTheCollectorTogetherLoseNothing) {
   }
   g_collector.Finish();
 
-  cli::Recording recording;
-  cli::ReadResult result = cli::ReadRecording(path, &recording);
+  heapdrift::Recording recording;
+  heapdrift::ReadResult result = heapdrift::ReadRecording(path, &recording);
   std::filesystem::remove(path);
-  ASSERT_EQ(result.status, cli::ReadStatus::kOk) << result.message;
+  ASSERT_EQ(result.status, heapdrift::ReadStatus::kOk) << result.message;
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_TRUE(recording.snapshots.back().final());
   std::map<uint32_t, proto::CallSite> sites;
@@ -192,8 +192,8 @@ TEST(AgentCore, EachWakeIsARecordingOfItsOwnWhileTheHostRunsOn) {
     control.join();
     close(pair[1]);
     EXPECT_EQ(g_agent.state.load(), AgentState::kDormant);
-    cli::Recording recording;
-    ASSERT_EQ(cli::ParseRecording(stream, "wake", &recording).status, cli::ReadStatus::kOk);
+    heapdrift::Recording recording;
+    ASSERT_EQ(heapdrift::ParseRecording(stream, "wake", &recording).status, heapdrift::ReadStatus::kOk);
     ASSERT_GE(recording.snapshots.size(), 2u);
     EXPECT_EQ(recording.snapshots.front().sequence(), 0u);
     EXPECT_TRUE(recording.snapshots.back().final());

@@ -40,8 +40,8 @@ TEST(Cli, RunReturnsTheProgramsExitCodeAndWritesARecording) {
   TempDir dir;
   ProcessResult run = Cli({"run", "-o", dir.File("r.rec"), "--", "/bin/sh", "-c", "exit 7"});
   EXPECT_EQ(run.exit_code, 7);
-  cli::Recording recording;
-  EXPECT_EQ(cli::ReadRecording(dir.File("r.rec"), &recording).status, cli::ReadStatus::kOk);
+  heapdrift::Recording recording;
+  EXPECT_EQ(heapdrift::ReadRecording(dir.File("r.rec"), &recording).status, heapdrift::ReadStatus::kOk);
 }
 
 TEST(Cli, RunOfAMissingProgramSaysSoAndExits127) {
@@ -81,9 +81,9 @@ TEST(Cli, SigtermIsForwardedAndTheRecordingStaysReadable) {
   }
   runner.join();
   EXPECT_EQ(run.exit_code, 128 + SIGTERM);
-  cli::Recording recording;
-  cli::ReadResult result = cli::ReadRecording(dir.File("killed.rec"), &recording);
-  EXPECT_EQ(result.status, cli::ReadStatus::kOk) << result.message;
+  heapdrift::Recording recording;
+  heapdrift::ReadResult result = heapdrift::ReadRecording(dir.File("killed.rec"), &recording);
+  EXPECT_EQ(result.status, heapdrift::ReadStatus::kOk) << result.message;
   EXPECT_FALSE(recording.snapshots.empty());
 }
 
@@ -140,14 +140,14 @@ TEST_F(BadRecordings, ANewerFormatVersionIsNamedWithExit4) {
 // Cut anywhere: inside the header it is not a recording; after it, every
 // complete snapshot is still read, with one warning.
 TEST_F(BadRecordings, TruncatedRecordingsKeepEverySnapshotBeforeTheCut) {
-  cli::Recording full;
-  ASSERT_EQ(cli::ReadRecording(dir_.File("good.rec"), &full).status, cli::ReadStatus::kOk);
+  heapdrift::Recording full;
+  ASSERT_EQ(heapdrift::ReadRecording(dir_.File("good.rec"), &full).status, heapdrift::ReadStatus::kOk);
   for (size_t cut = 1; cut < good_.size(); cut += 1 + good_.size() / 97) {
     WriteFile(dir_.File("cut.rec"), good_.substr(0, cut));
-    cli::Recording recording;
-    cli::ReadResult result = cli::ReadRecording(dir_.File("cut.rec"), &recording);
-    if (result.status != cli::ReadStatus::kOk) {
-      EXPECT_EQ(result.status, cli::ReadStatus::kNotRecording) << "cut at " << cut;
+    heapdrift::Recording recording;
+    heapdrift::ReadResult result = heapdrift::ReadRecording(dir_.File("cut.rec"), &recording);
+    if (result.status != heapdrift::ReadStatus::kOk) {
+      EXPECT_EQ(result.status, heapdrift::ReadStatus::kNotRecording) << "cut at " << cut;
       continue;
     }
     EXPECT_LE(recording.snapshots.size(), full.snapshots.size());

@@ -103,7 +103,7 @@ TEST(AgentSettings, StreamsARecordingToAUnixSocket) {
   std::string received = receiver.Wait();
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   std::ofstream(dir.File("streamed.rec")) << received;
-  cli::Recording recording = LoadRecording(dir.File("streamed.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("streamed.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_TRUE(recording.snapshots.back().final());
   EXPECT_GT(recording.snapshots.back().stats().samples(), 500u);
@@ -146,8 +146,8 @@ TEST_P(ShellChildren, RecordTheirOwnFilesUnlessFollowIsNone) {
                                       {{"HEAPDRIFT_FOLLOW", "none"}});
   EXPECT_EQ(alone.out, "child hello: agent absent\n");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
-  cli::Recording shell_recording;
-  EXPECT_EQ(cli::ReadRecording(dir.File("sh.rec"), &shell_recording).status, cli::ReadStatus::kOk);
+  heapdrift::Recording shell_recording;
+  EXPECT_EQ(heapdrift::ReadRecording(dir.File("sh.rec"), &shell_recording).status, heapdrift::ReadStatus::kOk);
   ASSERT_GT(shell_recording.header.command_line_size(), 0);
   EXPECT_EQ(shell_recording.header.command_line(0), shell);
 
@@ -159,8 +159,8 @@ TEST_P(ShellChildren, RecordTheirOwnFilesUnlessFollowIsNone) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(followed_dir.path())) {
     ++files;
-    cli::Recording recording;
-    ASSERT_EQ(cli::ReadRecording(entry.path(), &recording).status, cli::ReadStatus::kOk);
+    heapdrift::Recording recording;
+    ASSERT_EQ(heapdrift::ReadRecording(entry.path(), &recording).status, heapdrift::ReadStatus::kOk);
     if (entry.path().filename() != "sh.rec") {
       ASSERT_FALSE(recording.snapshots.empty());
       EXPECT_TRUE(recording.snapshots.back().final());
@@ -211,8 +211,8 @@ TEST(AgentSettings, AnIdleProgramWakesTheCollectorRarely) {
   ASSERT_NE(field, std::string::npos);
   int wakeups = std::stoi(traced.out.substr(field + sizeof("voluntary_ctxt_switches:") - 1));
   EXPECT_LT(wakeups, 60) << "at 20 ms it would be 200";
-  cli::Recording recording;  // the shell leaves with _exit: no final snapshot
-  ASSERT_EQ(cli::ReadRecording(dir.File("idle.rec"), &recording).status, cli::ReadStatus::kOk);
+  heapdrift::Recording recording;  // the shell leaves with _exit: no final snapshot
+  ASSERT_EQ(heapdrift::ReadRecording(dir.File("idle.rec"), &recording).status, heapdrift::ReadStatus::kOk);
   EXPECT_GE(recording.snapshots.size(), 4u);
 }
 
@@ -233,7 +233,7 @@ TEST(AgentSettings, ANonPieProgramTakingMallocsAddressIsProfiled) {
   EXPECT_EQ(traced.exit_code, 0);
   EXPECT_EQ(traced.out, "non-pie\n");
   EXPECT_TRUE(LinesStartingWith(traced.err, "heapdrift:").empty()) << traced.err;
-  cli::Recording recording = LoadRecording(dir.File("np.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("np.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_FALSE(StacksThrough(recording, Host("non_pie_host"),
                             FindFunction(Host("non_pie_host"), "KeepName")).empty());
@@ -250,7 +250,7 @@ TEST(AgentSettings, WorksOverAnotherMallocAndReportsNoGlibcStats) {
        {"HEAPDRIFT_OUTPUT", dir.File("je.rec")}, {"HEAPDRIFT_SAMPLE_BYTES", "1"}});
   EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
   EXPECT_EQ(traced.out, plain.out);
-  cli::Recording recording = LoadRecording(dir.File("je.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("je.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_FALSE(recording.snapshots.back().memory().has_allocator_stats());
   EXPECT_GT(recording.snapshots.back().stats().samples(), 100u);

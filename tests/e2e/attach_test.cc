@@ -47,7 +47,7 @@ TEST(Attach, ADormantAgentIsWokenRecordedAndPutBackToSleepThreeTimes) {
     EXPECT_NE(attached.out.find("attached to the running process"), std::string::npos)
         << attached.out;
     EXPECT_NE(attached.err.find("recording: " + output), std::string::npos) << attached.err;
-    cli::Recording recording = LoadRecording(output);
+    heapdrift::Recording recording = LoadRecording(output);
     EXPECT_TRUE(recording.header.attached());
     EXPECT_EQ(recording.header.sample_bytes(), 4096u);
     EXPECT_EQ(recording.header.snapshot_interval_ms(), 100u);
@@ -212,7 +212,7 @@ TEST(Attach, AWorkerForkedByAFollowingDormantAgentIsAttachedOnItsOwn) {
   ProcessResult attached =
       Attach({worker, "--duration", "2s", "--interval-ms", "100", "-o", output});
   ASSERT_EQ(attached.exit_code, 0) << attached.err;
-  cli::Recording recording = LoadRecording(output);  // the name asked for, not output.<pid>
+  heapdrift::Recording recording = LoadRecording(output);  // the name asked for, not output.<pid>
   EXPECT_EQ(std::to_string(recording.header.pid()), worker);
   EXPECT_TRUE(recording.header.forked());
   EXPECT_TRUE(recording.header.attached());
@@ -234,8 +234,8 @@ TEST(Attach, AnExecWhileAttachedEndsTheRecordingThere) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(attached.exit_code, 0) << attached.err;
   EXPECT_LT(seconds, 3.5) << "the recording outlived the exec";
-  cli::Recording before_exec;  // no final snapshot: the image ended at the exec
-  ASSERT_EQ(cli::ReadRecording(dir.File("shell.rec"), &before_exec).status, cli::ReadStatus::kOk);
+  heapdrift::Recording before_exec;  // no final snapshot: the image ended at the exec
+  ASSERT_EQ(heapdrift::ReadRecording(dir.File("shell.rec"), &before_exec).status, heapdrift::ReadStatus::kOk);
   EXPECT_GE(before_exec.snapshots.size(), 5u);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ProcessResult again = Attach({shell.pid_text(), "--duration", "1s", "-o", dir.File("sleep.rec")});

@@ -26,7 +26,7 @@ class Export : public ::testing::Test {
                                     std::string(kExamplesDir) + "/session_leak",
                                     "--duration-sec", "3"});
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    recording_ = new cli::Recording(LoadRecording(dir_->File("leak.rec")));
+    recording_ = new heapdrift::Recording(LoadRecording(dir_->File("leak.rec")));
   }
   static void TearDownTestSuite() {
     delete recording_;
@@ -40,10 +40,10 @@ class Export : public ::testing::Test {
   }
 
   static TempDir* dir_;
-  static cli::Recording* recording_;
+  static heapdrift::Recording* recording_;
 };
 TempDir* Export::dir_ = nullptr;
-cli::Recording* Export::recording_ = nullptr;
+heapdrift::Recording* Export::recording_ = nullptr;
 
 std::string Gunzip(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");

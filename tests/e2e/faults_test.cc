@@ -41,9 +41,9 @@ TEST(Faults, AKillMidSnapshotLeavesEverySnapshotBeforeIt) {
                            delay + "; kill -" + signal + " $child; wait $child; exit 0";
       ProcessResult result = RunProcess({"sh", "-c", script}, {}, 60);
       ASSERT_EQ(result.exit_code, 0) << result.err;
-      cli::Recording loaded;
-      cli::ReadResult read = cli::ReadRecording(recording, &loaded);
-      ASSERT_EQ(read.status, cli::ReadStatus::kOk) << signal << " after " << delay << ": "
+      heapdrift::Recording loaded;
+      heapdrift::ReadResult read = heapdrift::ReadRecording(recording, &loaded);
+      ASSERT_EQ(read.status, heapdrift::ReadStatus::kOk) << signal << " after " << delay << ": "
                                                    << read.message;
       EXPECT_GE(loaded.snapshots.size(), 5u) << signal << " after " << delay;
       EXPECT_FALSE(loaded.snapshots.back().final());
@@ -67,7 +67,7 @@ TEST(Faults, ACollectorStarvedOfCpuCountsDropsAndStaysBounded) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("churn: 4 threads"), std::string::npos);
   EXPECT_TRUE(LinesStartingWith(result.err, "heapdrift:").empty()) << result.err;
-  cli::Recording recording = LoadRecording(dir.File("starved.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("starved.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   const proto::AgentStats& stats = recording.snapshots.back().stats();
   EXPECT_GT(stats.samples(), 0u);

@@ -22,7 +22,7 @@ constexpr int kWorkerMilliseconds = 1500;
 constexpr double kWorkerLiveBytes = kWorkerMilliseconds * 2048.0;
 constexpr double kParentLiveBytes = 1024 * 8192.0;
 
-double LiveBytesThrough(const cli::Recording& recording, const char* function) {
+double LiveBytesThrough(const heapdrift::Recording& recording, const char* function) {
   FunctionRange range = FindFunction(Host("prefork_workers"), function);
   EXPECT_GT(range.end, range.start) << function;
   std::set<uint32_t> stacks;
@@ -47,7 +47,7 @@ TEST(FollowFork, ForkedChildrenAreSilentByDefault) {
   ProcessResult traced = RunWorkers(dir, {});
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
-  cli::Recording parent = LoadRecording(dir.File("server.rec"));
+  heapdrift::Recording parent = LoadRecording(dir.File("server.rec"));
   EXPECT_EQ(LiveBytesThrough(parent, "WorkerLoop"), 0.0);
 }
 
@@ -60,7 +60,7 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
   EXPECT_EQ(traced.out, plain.out);
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
 
-  cli::Recording parent = LoadRecording(dir.File("server.rec"));
+  heapdrift::Recording parent = LoadRecording(dir.File("server.rec"));
   EXPECT_FALSE(parent.header.forked());
   double parent_live = LiveBytesThrough(parent, "ParentSetup");
   EXPECT_NEAR(parent_live, kParentLiveBytes, 0.25 * kParentLiveBytes);
@@ -69,7 +69,7 @@ TEST(FollowFork, EachWorkerRecordsWhatItAllocatesAfterTheFork) {
   std::set<uint32_t> worker_pids;
   std::set<double> estimates;
   for (const std::string& path : FollowedRecordings(dir.File("server.rec"))) {
-    cli::Recording worker = LoadRecording(path);
+    heapdrift::Recording worker = LoadRecording(path);
     SCOPED_TRACE(path);
     EXPECT_EQ(path, dir.File("server.rec." + std::to_string(worker.header.pid())));
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
@@ -114,10 +114,10 @@ TEST(FollowFork, WorkersStreamToTheReceiverAsFollowedProcesses) {
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
   ASSERT_EQ(receiver.exit_code, 0) << receiver.err;
-  cli::Recording parent = LoadRecording(dir.File("received.rec"));
+  heapdrift::Recording parent = LoadRecording(dir.File("received.rec"));
   std::vector<std::string> workers = FollowedRecordings(dir.File("received.rec"));
   for (const std::string& path : workers) {
-    cli::Recording worker = LoadRecording(path);
+    heapdrift::Recording worker = LoadRecording(path);
     EXPECT_EQ(worker.header.parent_pid(), parent.header.pid());
     EXPECT_TRUE(!worker.snapshots.empty() && worker.snapshots.back().final()) << path;
   }
@@ -140,8 +140,8 @@ TEST(FollowFork, AThousandForksUnderLoadKeepTheHostsBehaviour) {
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
   int finished = 0, header_only = 0;
   for (const std::string& path : FollowedRecordings(dir.File("forks.rec"))) {
-    cli::Recording child;
-    ASSERT_EQ(cli::ReadRecording(path, &child).status, cli::ReadStatus::kOk);
+    heapdrift::Recording child;
+    ASSERT_EQ(heapdrift::ReadRecording(path, &child).status, heapdrift::ReadStatus::kOk);
     if (child.snapshots.empty()) {
       ++header_only;
     } else {

@@ -37,7 +37,7 @@ void ExpectSameBehaviourUnderAgent(const HostCase& host, const Environment& agen
   EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
   EXPECT_EQ(traced.out, plain.out);
   EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
-  cli::Recording recording = LoadRecording(dir.File("host.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("host.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_TRUE(recording.snapshots.back().final());
 }
@@ -167,8 +167,8 @@ TEST(HostSafetyCredentials, DroppingRootBehavesAsWithoutTheAgent) {
     EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
     EXPECT_EQ(traced.out, plain.out);
     EXPECT_EQ(LinesStartingWith(traced.err, "heapdrift:"), std::vector<std::string>{});
-    cli::Recording recording;
-    EXPECT_EQ(cli::ReadRecording(dir.File("host.rec"), &recording).status, cli::ReadStatus::kOk);
+    heapdrift::Recording recording;
+    EXPECT_EQ(heapdrift::ReadRecording(dir.File("host.rec"), &recording).status, heapdrift::ReadStatus::kOk);
   }
 }
 

@@ -88,7 +88,7 @@ Verdicts Preloaded(const TempDir& dir, const std::vector<std::string>& command,
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   *output = run.err;
   EXPECT_EQ(run.exit_code, 0) << command[0] << ": " << run.err;
-  cli::Recording recording = LoadRecording(dir.File("scan.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("scan.rec"));
   if (recording.snapshots.empty() || !recording.snapshots.back().leak_scan_done()) {
     ADD_FAILURE() << "no leak scan in the recording: " << run.err;
     return {};
@@ -201,7 +201,7 @@ TEST(LeakSemantics, AnIndirectLeakIsCountedUnderTheDirectLeakThatHoldsIt) {
   ProcessResult run = RunUnderAgent({Host("indirect_leaks")}, dir.File("scan.rec"),
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  cli::Recording recording = LoadRecording(dir.File("scan.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("scan.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   const auto& last = recording.snapshots.back();
   std::map<uint64_t, uint32_t> direct_stack_of_size;
@@ -298,7 +298,7 @@ TEST(LeakSemantics, AChildForkedWithoutExecIsCheckedWithWhatItInherited) {
     std::vector<std::string> children = FollowedRecordings(dir.File("scan.rec"));
     ASSERT_EQ(children.size(), 1u) << preloaded.err;
     for (const std::string& path : {dir.File("scan.rec"), children[0]}) {
-      cli::Recording recording = LoadRecording(path);
+      heapdrift::Recording recording = LoadRecording(path);
       ASSERT_FALSE(recording.snapshots.empty()) << path;
       ASSERT_TRUE(recording.snapshots.back().leak_scan_done()) << path;
       Verdicts verdicts = VerdictsOf(recording.snapshots.back());
@@ -338,7 +338,7 @@ TEST(LeakSemantics, AThreadThatCannotBeStoppedIsCountedAndNamed) {
       {Host("running_allocator"), "3", "100"}, dir.File("scan.rec"),
       {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   ASSERT_EQ(preloaded.exit_code, 0) << preloaded.err;
-  cli::Recording recording = LoadRecording(dir.File("scan.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("scan.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   EXPECT_EQ(recording.snapshots.back().leak_scan_threads_stopped(), 3u);
   EXPECT_EQ(recording.snapshots.back().leak_scan_threads_running(), 0u);

@@ -127,7 +127,7 @@ TEST(Receiver, PeersThatAreNotAgentsAreDroppedAndTheSessionGoesOn) {
   ASSERT_EQ(RunUnderAgent({Host("new_delete")}, dir.File("file.rec")).exit_code, 0);
   std::string real = ReadFile(dir.File("file.rec"));
   uint64_t header_length = 0;
-  int prefix = cli::ParseRecordPrefix(real.data(), real.size(), &header_length);
+  int prefix = heapdrift::ParseRecordPrefix(real.data(), real.size(), &header_length);
   ASSERT_GT(prefix, 0);
   size_t header_end = static_cast<size_t>(prefix) + header_length;
   ASSERT_GT(real.size(), header_end + 8);
@@ -162,8 +162,8 @@ TEST(Receiver, PeersThatAreNotAgentsAreDroppedAndTheSessionGoesOn) {
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     if (entry.path().filename().string().rfind("x.rec.", 0) != 0) continue;
     ++cut_recordings;
-    cli::Recording cut;
-    EXPECT_EQ(cli::ReadRecording(entry.path().string(), &cut).status, cli::ReadStatus::kOk);
+    heapdrift::Recording cut;
+    EXPECT_EQ(heapdrift::ReadRecording(entry.path().string(), &cut).status, heapdrift::ReadStatus::kOk);
     EXPECT_TRUE(cut.snapshots.empty());
   }
   EXPECT_EQ(cut_recordings, 0);
@@ -194,7 +194,7 @@ TEST(Receiver, TwentyAgentsAtOnce) {
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     if (entry.path().filename().string().rfind("x.rec", 0) != 0) continue;
     ++recordings;
-    cli::Recording recording = LoadRecording(entry.path().string());
+    heapdrift::Recording recording = LoadRecording(entry.path().string());
     EXPECT_GE(recording.snapshots.size(), 10u) << entry.path();
     EXPECT_TRUE(recording.snapshots.back().final()) << entry.path();
   }

@@ -45,7 +45,7 @@ TEST(Record, ReceivesAStreamedRecordingAndShowsTheLeakLive) {
   EXPECT_EQ(LinesStartingWith(agent.err, "heapdrift:"), std::vector<std::string>{});
   ASSERT_EQ(receiver.exit_code, 0) << receiver.err;
   EXPECT_NE(receiver.out.find("CreateSession"), std::string::npos) << receiver.out;
-  cli::Recording recording = LoadRecording(dir.File("streamed.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("streamed.rec"));
   ASSERT_GE(recording.snapshots.size(), 30u);
   EXPECT_TRUE(recording.snapshots.back().final());
   EXPECT_FALSE(std::filesystem::exists(socket)) << "the socket is removed at the end";
@@ -75,9 +75,9 @@ TEST(Record, CtrlCLeavesACompleteReadableRecording) {
   EXPECT_EQ(receiver.exit_code, 0) << receiver.err;
   EXPECT_EQ(agent.exit_code, 0) << "the host must outlive its receiver";
   EXPECT_LE(LinesStartingWith(agent.err, "heapdrift:").size(), 1u) << agent.err;
-  cli::Recording recording;
-  cli::ReadResult result = cli::ReadRecording(dir.File("interrupted.rec"), &recording);
-  ASSERT_EQ(result.status, cli::ReadStatus::kOk) << result.message;
+  heapdrift::Recording recording;
+  heapdrift::ReadResult result = heapdrift::ReadRecording(dir.File("interrupted.rec"), &recording);
+  ASSERT_EQ(result.status, heapdrift::ReadStatus::kOk) << result.message;
   EXPECT_FALSE(recording.truncated) << "only whole records are written";
   EXPECT_GE(recording.snapshots.size(), 10u);
 }

@@ -24,7 +24,7 @@ TEST(RecordingContent, EveryOperatorNewVariantIsSeenExactly) {
   ProcessResult run = RunUnderAgent({Host("new_delete")}, dir.File("new.rec"),
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  cli::Recording recording = LoadRecording(dir.File("new.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("new.rec"));
   std::map<uint64_t, std::pair<int64_t, uint64_t>> by_size;  // size -> (live, allocated)
   for (const auto& [id, site] : FinalSites(recording)) {
     if (site.allocated_objects() == 0) continue;
@@ -46,7 +46,7 @@ TEST(RecordingContent, ThreadExitLosesNothingBuffered) {
   ProcessResult run = RunUnderAgent({Host("short_threads"), "5000"}, dir.File("threads.rec"),
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}}, 240);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  cli::Recording recording = LoadRecording(dir.File("threads.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("threads.rec"));
   int64_t kept = 0;
   for (const auto& [id, site] : FinalSites(recording)) {
     if (site.allocated_objects() > 0 && site.allocated_bytes() == 1234 * site.allocated_objects()) {
@@ -64,7 +64,7 @@ TEST(RecordingContent, DlopenedLibrariesAppearInTheMappingsWithBuildIds) {
                                     dir.File("dl.rec"), {{"HEAPDRIFT_SAMPLE_BYTES", "1"},
                                                          {"HEAPDRIFT_INTERVAL_MS", "10"}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  cli::Recording recording = LoadRecording(dir.File("dl.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("dl.rec"));
   bool plugin = false, executable = false;
   for (const auto& mapping : recording.mappings) {
     plugin |= mapping.path().find("liballoc_plugin.so") != std::string::npos &&
@@ -85,7 +85,7 @@ TEST(RecordingContent, EstimatedLiveBytesMatchTheTruthAtTheDefaultRate) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   unsigned long long kept = 0;
   ASSERT_EQ(sscanf(run.out.c_str(), "kept %llu", &kept), 1);
-  cli::Recording recording = LoadRecording(dir.File("known.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("known.rec"));
   FunctionRange keep = FindFunction(Host("known_live"), "KeepBlock");
   ASSERT_GT(keep.end, keep.start);
   std::set<uint32_t> kept_stacks;
@@ -105,7 +105,7 @@ TEST(RecordingContent, TheExitScanTellsLeakedFromReachableBlocks) {
   ProcessResult run = RunUnderAgent({Host("leak_kinds")}, dir.File("leaks.rec"),
                                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_LEAK_SCAN", "1"}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  cli::Recording recording = LoadRecording(dir.File("leaks.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("leaks.rec"));
   ASSERT_FALSE(recording.snapshots.empty());
   const proto::Snapshot& last = recording.snapshots.back();
   ASSERT_TRUE(last.leak_scan_done());
@@ -165,7 +165,7 @@ TEST(RecordingContent, SessionLeakGrowsWhileChurnStaysFlat) {
   double true_rate = 0;
   ASSERT_NE(run.err.find("true leak rate "), std::string::npos) << run.err;
   true_rate = std::stod(run.err.substr(run.err.find("true leak rate ") + 15));
-  cli::Recording recording = LoadRecording(dir.File("leak.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("leak.rec"));
   ASSERT_GE(recording.snapshots.size(), 23u);
 
   std::set<uint32_t> session_stacks;
@@ -220,11 +220,11 @@ TEST(RecordingContent, CohortsTellMemoryThatNeverDiesFromMemoryThatDoes) {
       RunUnderAgent({Host("steady_leak"), "1500", "0"}, dir.File("x.rec"),
                     {{"HEAPDRIFT_SAMPLE_BYTES", "1"}, {"HEAPDRIFT_INTERVAL_MS", "100"}});
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
-  cli::Recording recording = LoadRecording(dir.File("x.rec"));
+  heapdrift::Recording recording = LoadRecording(dir.File("x.rec"));
   EXPECT_EQ(recording.header.cohorts(), 16u);
   // Before the exit snapshot (teardown frees nothing here, but the rule is the reader's).
   size_t last = recording.snapshots.size() - 2;
-  auto cohorts = cli::SiteCohorts(recording, last);
+  auto cohorts = heapdrift::SiteCohorts(recording, last);
   std::map<uint32_t, proto::CallSite> sites;
   for (size_t i = 0; i <= last; ++i) {
     for (const proto::CallSite& site : recording.snapshots[i].sites()) {

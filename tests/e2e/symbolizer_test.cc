@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Recorded {
-  cli::Recording recording;
+  heapdrift::Recording recording;
   int host_line = 0, library_line = 0;
 };
 
@@ -40,7 +40,7 @@ Recorded Record(const std::string& program, const TempDir& dir) {
 }
 
 // All frames of all stacks, symbolized.
-std::vector<symbolizer::Frame> AllFrames(const cli::Recording& recording,
+std::vector<symbolizer::Frame> AllFrames(const heapdrift::Recording& recording,
                                          symbolizer::Symbolizer& symbolizer) {
   std::vector<symbolizer::Frame> frames;
   for (const auto& [id, stack] : recording.stacks) {
@@ -64,7 +64,7 @@ std::string FileName(const std::string& path) { return fs::path(path).filename()
 TEST(Symbolizer, ResolvesFunctionFileAndLineInAProgramAndASharedLibrary) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host"), dir);
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording));
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
   auto frames = AllFrames(recorded.recording, symbolizer);
   const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
   ASSERT_NE(host, nullptr);
@@ -82,7 +82,7 @@ TEST(Symbolizer, ResolvesFunctionFileAndLineInAProgramAndASharedLibrary) {
 TEST(Symbolizer, WithoutDebugInformationFallsBackToElfSymbols) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host_nodebug"), dir);
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording));
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
   auto frames = AllFrames(recorded.recording, symbolizer);
   const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
   ASSERT_NE(host, nullptr);
@@ -95,7 +95,7 @@ TEST(Symbolizer, WithoutDebugInformationFallsBackToElfSymbols) {
 TEST(Symbolizer, AStrippedProgramShowsModuleOffsetsNotWrongNames) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host_stripped"), dir);
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording),
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording),
                                     dir.File("no-debug-files-here"));
   int program_frames = 0;
   for (const auto& frame : AllFrames(recorded.recording, symbolizer)) {
@@ -120,7 +120,7 @@ TEST(Symbolizer, FindsSeparateDebugInformationByBuildId) {
   fs::path debug_dir = dir.path() / "debug" / ".build-id" / hex.substr(0, 2);
   fs::create_directories(debug_dir);
   fs::copy_file(Host("symbols_host.debug"), debug_dir / (hex.substr(2) + ".debug"));
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording),
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording),
                                     (dir.path() / "debug").string());
   auto frames = AllFrames(recorded.recording, symbolizer);
   const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
@@ -131,7 +131,7 @@ TEST(Symbolizer, FindsSeparateDebugInformationByBuildId) {
 TEST(Symbolizer, FindsSeparateDebugInformationByDebuglink) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host_debuglink"), dir);
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording));
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
   auto frames = AllFrames(recorded.recording, symbolizer);
   const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
   ASSERT_NE(host, nullptr);
@@ -144,7 +144,7 @@ TEST(Symbolizer, AFileReplacedSinceRecordingIsNotUsed) {
   Recorded recorded = Record(dir.File("program"), dir);
   fs::remove(dir.File("program"));
   fs::copy_file(Host("entry_points"), dir.File("program"));  // another build-id
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recorded.recording));
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
   auto frames = AllFrames(recorded.recording, symbolizer);
   EXPECT_EQ(FindFunction(frames, "AllocateRecord"), nullptr);
   ASSERT_EQ(symbolizer.warnings().size(), 1u);

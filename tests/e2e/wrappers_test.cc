@@ -113,8 +113,8 @@ void ExpectReportNamesTheLeak(const std::string& output) {
 // What the wrapper leaves beside the program's recording.
 // (A wrapper may leave with _exit, dash does: no final snapshot then.)
 void ExpectFiles(const Wrapper& wrapper, const std::string& output) {
-  cli::Recording first;
-  ASSERT_EQ(cli::ReadRecording(output, &first).status, cli::ReadStatus::kOk);
+  heapdrift::Recording first;
+  ASSERT_EQ(heapdrift::ReadRecording(output, &first).status, heapdrift::ReadStatus::kOk);
   std::vector<std::string> later = FollowedRecordings(output);
   if (wrapper.execs == true) {
     // Exec'd before its first snapshot: the program took the file over.
@@ -127,7 +127,7 @@ void ExpectFiles(const Wrapper& wrapper, const std::string& output) {
     EXPECT_EQ(first.header.root_pid(), first.header.pid());
   }
   for (const std::string& path : later) {
-    cli::Recording recording = LoadRecording(path);
+    heapdrift::Recording recording = LoadRecording(path);
     EXPECT_EQ(recording.header.root_pid(), first.header.pid()) << path;
   }
 }
@@ -201,8 +201,8 @@ TEST(WrapperThatRecorded, KeepsItsFileAndTheProgramGetsItsOwn) {
   std::string script = Script(dir, "start.sh", "sleep 0.5\nexec " + Joined(Program(0)) + "\n");
   ProcessResult traced = RunUnderAgent({script}, dir.File("x.rec"), kFastExact);
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
-  cli::Recording shell;
-  ASSERT_EQ(cli::ReadRecording(dir.File("x.rec"), &shell).status, cli::ReadStatus::kOk);
+  heapdrift::Recording shell;
+  ASSERT_EQ(heapdrift::ReadRecording(dir.File("x.rec"), &shell).status, heapdrift::ReadStatus::kOk);
   EXPECT_EQ(shell.header.executable(), "/usr/bin/bash");
   EXPECT_FALSE(shell.snapshots.empty());
   std::string program = dir.File("x.rec." + std::to_string(shell.header.pid()));

@@ -11,7 +11,7 @@
 #include "trend.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace heapdrift::cli;
+  using namespace heapdrift;
   Recording recording;
   ReadResult result =
       ParseRecording(std::string(reinterpret_cast<const char*>(data), size), "input", &recording);

@@ -8,10 +8,10 @@ out=$build_root/fuzz
 mkdir -p "$out/corpus"
 generated=$(dirname "$(find "$build_root/proto" -name heapdrift.pb.cc | head -n 1)")
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-  -I"$source_root/cli" -I"$source_root/proto" -I"$generated" \
+  -I"$source_root/recording" -I"$source_root/analysis" -I"$source_root/proto" -I"$generated" \
   "$source_root/tests/fuzz/recording_fuzzer.cc" \
-  "$source_root/cli/recording.cc" "$source_root/cli/site_series.cc" "$source_root/cli/trend.cc" \
-  "$source_root/cli/cohorts.cc" \
+  "$source_root/recording/recording.cc" "$source_root/recording/site_series.cc" "$source_root/analysis/trend.cc" \
+  "$source_root/analysis/cohorts.cc" \
   "$generated/heapdrift.pb.cc" \
   -lprotobuf -o "$out/recording_fuzzer"
 cp -n "$source_root"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true

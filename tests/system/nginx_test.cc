@@ -85,11 +85,11 @@ TEST(Nginx, WorkersServeTheSameResponsesAndEachLeavesARecording) {
   ASSERT_EQ(said.size(), 1u) << traced.err;
   EXPECT_NE(said[0].find("heapdrift report " + recording + " covers them all"), std::string::npos);
 
-  cli::Recording master = LoadRecording(recording);
+  heapdrift::Recording master = LoadRecording(recording);
   std::vector<std::string> workers = FollowedRecordings(recording);
   for (const std::string& path : workers) {
     SCOPED_TRACE(path);
-    cli::Recording worker = LoadRecording(path);
+    heapdrift::Recording worker = LoadRecording(path);
     EXPECT_EQ(worker.header.parent_pid(), master.header.pid());
     ExpectSoundRecording(path);
   }
@@ -140,7 +140,7 @@ void AttachAWorkerMidLoad(const std::string& prefix, bool forked_by_agent) {
       << run.out << ReadFile(dir.File("wrk.txt")) << ReadFile(dir.File("error.log"));
   EXPECT_GT(RequestsServed(dir), 1000u);
   ExpectSoundRecording(recording);
-  cli::Recording worker = LoadRecording(recording);
+  heapdrift::Recording worker = LoadRecording(recording);
   EXPECT_TRUE(worker.header.attached());
   EXPECT_EQ(worker.header.forked(), forked_by_agent);
   EXPECT_NE(run.out.find("worker " + std::to_string(worker.header.pid())), std::string::npos)

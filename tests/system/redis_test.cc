@@ -77,28 +77,28 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
   EXPECT_GT(traced.keys, 290000);
 
   ExpectSoundRecording(recording);
-  cli::Recording loaded = LoadRecording(recording);
-  cli::ReportOptions set_phase;
+  heapdrift::Recording loaded = LoadRecording(recording);
+  heapdrift::ReportOptions set_phase;
   set_phase.from_seconds = SecondsIntoRecording(loaded, traced.set_start);
   set_phase.to_seconds = SecondsIntoRecording(loaded, traced.set_end);
-  cli::GrowthReport during_set = cli::BuildGrowthReport(loaded, set_phase);
+  heapdrift::GrowthReport during_set = heapdrift::BuildGrowthReport(loaded, set_phase);
   ASSERT_FALSE(during_set.growing.empty()) << "snapshots: " << during_set.snapshots;
   const std::set<std::string> key_creation = {"dictAddRaw", "createObject", "_sdsnewlen",
                                               "sdsnewlen", "createStringObject", "dbAdd",
                                               "setKey", "dictExpand", "_dictExpand"};
   size_t key_sites = 0;
-  for (const cli::SiteReport& site : during_set.growing) {
+  for (const heapdrift::SiteReport& site : during_set.growing) {
     key_sites += key_creation.count(site.site.function);
     EXPECT_EQ(site.site.function.rfind("zmalloc", 0), std::string::npos) << "a wrapper named";
   }
   EXPECT_GE(key_sites, 1u) << "top site: " << during_set.growing[0].site.Describe();
 
-  cli::ReportOptions get_phase;
+  heapdrift::ReportOptions get_phase;
   get_phase.from_seconds = SecondsIntoRecording(loaded, traced.set_end) + 0.5;
   get_phase.to_seconds = SecondsIntoRecording(loaded, traced.get_end);
-  cli::GrowthReport during_get = cli::BuildGrowthReport(loaded, get_phase);
+  heapdrift::GrowthReport during_get = heapdrift::BuildGrowthReport(loaded, get_phase);
   EXPECT_GE(during_get.snapshots, 4u);
-  for (const cli::SiteReport& site : during_get.growing) {
+  for (const heapdrift::SiteReport& site : during_get.growing) {
     ADD_FAILURE() << "grows during GET: " << site.site.Describe() << " at "
                   << site.growth_bytes_per_sec << " B/s";
   }
@@ -140,15 +140,15 @@ void AttachMidBenchmark(const std::string& prefix) {
   std::string keys = run.out.substr(run.out.find_last_not_of("\n0123456789") + 1);
   EXPECT_GT(std::stol(keys), 990000) << run.out;
   ExpectSoundRecording(recording);
-  cli::Recording loaded = LoadRecording(recording);
+  heapdrift::Recording loaded = LoadRecording(recording);
   EXPECT_TRUE(loaded.header.attached());
-  cli::GrowthReport report = cli::BuildGrowthReport(loaded, cli::ReportOptions{});
+  heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(loaded, heapdrift::ReportOptions{});
   ASSERT_FALSE(report.growing.empty()) << run.out;
   const std::set<std::string> key_creation = {"dictAddRaw", "createObject", "_sdsnewlen",
                                               "sdsnewlen", "createStringObject", "dbAdd",
                                               "setKey", "dictExpand", "_dictExpand"};
   size_t key_sites = 0;
-  for (const cli::SiteReport& site : report.growing) {
+  for (const heapdrift::SiteReport& site : report.growing) {
     key_sites += key_creation.count(site.site.function);
   }
   EXPECT_GE(key_sites, 1u) << run.out;

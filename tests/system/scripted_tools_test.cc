@@ -53,13 +53,13 @@ TEST(Python3, AGrowingGlobalListIsReportedAndABoundedOneIsNot) {
     std::string recording =
         RunBoth(dir, growing ? "grow" : "flat", {"/usr/bin/python3", "-c", PythonServer(growing)});
     ExpectSoundRecording(recording);
-    cli::GrowthReport report = cli::BuildGrowthReport(LoadRecording(recording), {});
+    heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(LoadRecording(recording), {});
     EXPECT_GE(report.snapshots, 10u);
     if (growing) {
       ASSERT_FALSE(report.growing.empty());
       EXPECT_GT(report.growing[0].growth_bytes_per_sec, 100e3) << report.growing[0].site.Describe();
     } else {
-      for (const cli::SiteReport& site : report.growing) {
+      for (const heapdrift::SiteReport& site : report.growing) {
         // Python's own one-off growth (imports, interning) is small.
         EXPECT_LT(site.growth_bytes_per_sec, 20e3) << site.site.Describe();
       }

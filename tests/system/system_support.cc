@@ -48,7 +48,7 @@ bool Installed(const std::string& program) {
 }
 
 size_t ExpectSoundRecording(const std::string& path) {
-  cli::Recording recording = LoadRecording(path);
+  heapdrift::Recording recording = LoadRecording(path);
   EXPECT_FALSE(recording.snapshots.empty()) << path;
   if (recording.snapshots.empty()) return 0;
   EXPECT_TRUE(recording.snapshots.back().final()) << path;
@@ -60,7 +60,7 @@ size_t ExpectSoundRecording(const std::string& path) {
   }
   EXPECT_TRUE(has_build_id) << executable;
 
-  symbolizer::Symbolizer symbolizer(cli::SymbolizerModules(recording));
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recording));
   std::map<std::string, std::set<std::string>> defined;
   size_t named_in_executable = 0, checked = 0;
   for (const auto& [id, addresses] : recording.stacks) {
@@ -83,7 +83,7 @@ size_t ExpectSoundRecording(const std::string& path) {
   return named_in_executable;
 }
 
-double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds) {
+double SecondsIntoRecording(const heapdrift::Recording& recording, double unix_seconds) {
   return unix_seconds - static_cast<double>(recording.header.start_time_unix_ns()) / 1e9;
 }
 

@@ -22,7 +22,7 @@ bool Installed(const std::string& program);
 size_t ExpectSoundRecording(const std::string& path);
 
 // Seconds since the agent in `recording` started, for a wall-clock time.
-double SecondsIntoRecording(const cli::Recording& recording, double unix_seconds);
+double SecondsIntoRecording(const heapdrift::Recording& recording, double unix_seconds);
 
 // Wall-clock seconds now, as a double.
 double UnixSecondsNow();

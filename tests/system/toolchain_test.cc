@@ -77,7 +77,7 @@ TEST(Toolchain, AWholeGxxCompileInExactModeStaysBoundedAndIdentical) {
       << traced.err;
   std::set<std::string> programs;
   for (const auto& entry : std::filesystem::directory_iterator(dir.File("recs"))) {
-    cli::Recording recording = LoadRecording(entry.path().string());
+    heapdrift::Recording recording = LoadRecording(entry.path().string());
     programs.insert(std::filesystem::path(recording.header.executable()).filename().string());
     ASSERT_FALSE(recording.snapshots.empty());
     const proto::AgentStats& stats = recording.snapshots.back().stats();

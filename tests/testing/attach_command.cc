@@ -59,7 +59,7 @@ RepeatedAttaches AttachFiftyTimes(const std::string& pid, const std::string& scr
       ADD_FAILURE() << "round " << round << ": " << attached.err;
       break;
     }
-    cli::Recording recording = LoadRecording(scratch_recording);
+    heapdrift::Recording recording = LoadRecording(scratch_recording);
     if (recording.snapshots.empty() || !recording.snapshots.back().final()) {
       ADD_FAILURE() << "round " << round << ": the recording has no final snapshot";
       break;

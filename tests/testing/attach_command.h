@@ -9,7 +9,7 @@
 
 namespace heapdrift::testing {
 
-// Its documented exit codes (README, cli/recording.h).
+// Its documented exit codes (README, cli/exit_codes.h).
 inline constexpr int kNoSuchProcess = 5;
 inline constexpr int kNotPermitted = 6;
 inline constexpr int kCannotAttach = 7;

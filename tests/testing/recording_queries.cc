@@ -11,7 +11,7 @@
 
 namespace heapdrift::testing {
 
-std::map<uint32_t, proto::CallSite> FinalSites(const cli::Recording& recording) {
+std::map<uint32_t, proto::CallSite> FinalSites(const heapdrift::Recording& recording) {
   std::map<uint32_t, proto::CallSite> sites;
   for (const auto& snapshot : recording.snapshots) {
     for (const auto& site : snapshot.sites()) sites[site.stack_id()] = site;
@@ -19,7 +19,7 @@ std::map<uint32_t, proto::CallSite> FinalSites(const cli::Recording& recording) 
   return sites;
 }
 
-std::vector<int64_t> LiveBytesSeries(const cli::Recording& recording, uint32_t stack_id) {
+std::vector<int64_t> LiveBytesSeries(const heapdrift::Recording& recording, uint32_t stack_id) {
   std::vector<int64_t> series;
   int64_t live = 0;
   for (const auto& snapshot : recording.snapshots) {
@@ -52,7 +52,7 @@ FunctionRange FindFunction(const std::string& elf_path, const std::string& deman
   return range;
 }
 
-std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
+std::vector<uint32_t> StacksThrough(const heapdrift::Recording& recording,
                                     const std::string& module_path, FunctionRange function) {
   std::vector<uint32_t> ids;
   std::string wanted = std::filesystem::weakly_canonical(module_path).string();
@@ -74,19 +74,19 @@ std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
 }
 
 std::vector<std::string> FollowedRecordings(const std::string& recording) {
-  cli::Recording first;
-  EXPECT_EQ(cli::ReadRecording(recording, &first).status, cli::ReadStatus::kOk) << recording;
+  heapdrift::Recording first;
+  EXPECT_EQ(heapdrift::ReadRecording(recording, &first).status, heapdrift::ReadStatus::kOk) << recording;
   std::vector<std::string> followed;
-  for (const cli::TreeMember& member : cli::FindLaterRecordings(recording, first.header)) {
+  for (const heapdrift::TreeMember& member : heapdrift::FindLaterRecordings(recording, first.header)) {
     followed.push_back(member.path);
   }
   return followed;
 }
 
-cli::Recording LoadRecording(const std::string& path) {
-  cli::Recording recording;
-  cli::ReadResult result = cli::ReadRecording(path, &recording);
-  EXPECT_EQ(result.status, cli::ReadStatus::kOk) << result.message;
+heapdrift::Recording LoadRecording(const std::string& path) {
+  heapdrift::Recording recording;
+  heapdrift::ReadResult result = heapdrift::ReadRecording(path, &recording);
+  EXPECT_EQ(result.status, heapdrift::ReadStatus::kOk) << result.message;
   EXPECT_TRUE(result.warnings.empty()) << result.warnings.front();
   return recording;
 }

@@ -12,10 +12,10 @@
 namespace heapdrift::testing {
 
 // Site state after the last snapshot (absolute values carried forward).
-std::map<uint32_t, proto::CallSite> FinalSites(const cli::Recording& recording);
+std::map<uint32_t, proto::CallSite> FinalSites(const heapdrift::Recording& recording);
 
 // Live bytes of `stack_id` after each snapshot (0 before it first appears).
-std::vector<int64_t> LiveBytesSeries(const cli::Recording& recording, uint32_t stack_id);
+std::vector<int64_t> LiveBytesSeries(const heapdrift::Recording& recording, uint32_t stack_id);
 
 // [start, end) of a function in an ELF file, from its symbol table (nm).
 struct FunctionRange {
@@ -24,7 +24,7 @@ struct FunctionRange {
 FunctionRange FindFunction(const std::string& elf_path, const std::string& demangled_name);
 
 // Stacks with a frame inside `function` of the module at `module_path`.
-std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
+std::vector<uint32_t> StacksThrough(const heapdrift::Recording& recording,
                                     const std::string& module_path, FunctionRange function);
 
 // The recordings of the processes followed from the one writing `recording`
@@ -32,6 +32,6 @@ std::vector<uint32_t> StacksThrough(const cli::Recording& recording,
 std::vector<std::string> FollowedRecordings(const std::string& recording);
 
 // Reads a recording and fails the current test if it cannot.
-cli::Recording LoadRecording(const std::string& path);
+heapdrift::Recording LoadRecording(const std::string& path);
 
 }  // namespace heapdrift::testing

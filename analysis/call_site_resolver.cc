@@ -1,0 +1,50 @@
+#include "call_site_resolver.h"
+
+#include <algorithm>
+#include <map>
+
+#include "call_site.h"
+
+namespace heapdrift {
+
+std::vector<symbolizer::ModuleSpec> SymbolizerModules(const Recording& recording) {
+  std::map<std::pair<std::string, uint64_t>, symbolizer::ModuleSpec> modules;
+  for (const proto::Mapping& mapping : recording.mappings) {
+    auto [it, inserted] = modules.try_emplace({mapping.path(), mapping.load_bias()});
+    symbolizer::ModuleSpec& spec = it->second;
+    if (inserted) {
+      spec = {mapping.path(), mapping.start(), mapping.limit(), mapping.load_bias(),
+              mapping.build_id()};
+    }
+    spec.start = std::min(spec.start, mapping.start());
+    spec.limit = std::max(spec.limit, mapping.limit());
+  }
+  std::vector<symbolizer::ModuleSpec> specs;
+  for (auto& [key, spec] : modules) specs.push_back(std::move(spec));
+  return specs;
+}
+
+CallSiteResolver::CallSiteResolver(const Recording& recording, std::vector<std::string> wrappers,
+                                   const std::string& debug_paths)
+    : recording_(recording),
+      wrappers_(std::move(wrappers)),
+      symbolizer_(SymbolizerModules(recording), debug_paths) {}
+
+const ResolvedStack& CallSiteResolver::Resolve(uint32_t stack_id) {
+  auto [it, inserted] = resolved_.try_emplace(stack_id);
+  ResolvedStack& resolved = it->second;
+  if (!inserted) return resolved;
+  auto stack = recording_.stacks.find(stack_id);
+  if (stack != recording_.stacks.end()) {
+    for (uint64_t address : stack->second) {
+      const auto& frames = symbolizer_.Symbolize(address);
+      resolved.frames.insert(resolved.frames.end(), frames.begin(), frames.end());
+    }
+  }
+  if (resolved.frames.empty()) resolved.frames.push_back(symbolizer::Frame{"[unknown stack]"});
+  resolved.site_index = AllocatingFrame(resolved.frames, wrappers_);
+  resolved.site_key = CallSiteKey(resolved.site());
+  return resolved;
+}
+
+}  // namespace heapdrift

@@ -1,0 +1,219 @@
+#include "growth_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "call_site_resolver.h"
+#include "cohorts.h"
+#include "site_series.h"
+
+namespace heapdrift {
+namespace {
+
+struct Group {
+  SiteReport report;
+  AgeAtMoments age;  // summed over its stacks
+  std::set<std::string> call_sites;
+  double largest_member_live = -1;
+  const ResolvedStack* largest_member = nullptr;
+  size_t largest_member_frame = 0;  // the frame the group is named by
+};
+
+// The cohort boundary's side of a site's evidence.
+SinceBoundary AtBoundary(const Recording& recording, const VerdictMoments& moments,
+                         const AgeAtMoments& age) {
+  auto seconds = [&recording](size_t index) {
+    return SecondsSinceStart(recording, recording.snapshots[index]);
+  };
+  return SinceBoundary{age.live_at_recent_from, age.kept_from_recent_from,
+                       OldMemory{seconds(moments.recent_from), age.allocated_before_recent,
+                                 seconds(moments.check), age.born_before_recent_live_at_check,
+                                 age.kept_from_recent_from}};
+}
+
+// What every verdict of one report shares.
+struct Judging {
+  const Recording& recording;
+  const SiteSeries& series;
+  VerdictMoments moments;
+  std::unordered_map<uint32_t, AgeAtMoments> ages;
+  double interval = 0;  // the largest sampling interval in force
+  CallSiteResolver& resolver;
+};
+
+void Judge(const Judging& judging, const AgeAtMoments& age, SiteReport* site) {
+  double object_size = site->live_objects > 0 ? site->live_bytes / site->live_objects : 0;
+  double bytes_per_sample = SamplingVariancePerByte(judging.interval, object_size);
+  SinceBoundary boundary = AtBoundary(judging.recording, judging.moments, age);
+  site->evidence = GatherEvidence(judging.series.seconds, site->series,
+                                  judging.moments.has_recent ? &boundary : nullptr,
+                                  bytes_per_sample,
+                                  BytesPerSampledObject(judging.interval, object_size));
+  site->classification = Classify(site->evidence);
+  site->rate = EstimateRate(judging.series.seconds, site->series, bytes_per_sample);
+  site->growth_bytes_per_sec = site->rate.bytes_per_sec;
+}
+
+// Where a stack belongs, and the frame that names the group; nullopt: nowhere.
+struct Membership {
+  std::string key;
+  size_t frame = 0;
+};
+using GroupBy = std::function<std::optional<Membership>(const ResolvedStack&)>;
+
+// Sums the series of the stacks in each group and judges each sum.
+std::vector<SiteReport> JudgeGroups(const Judging& judging, const GroupBy& group_by,
+                                    const std::set<std::string>& skip_sites = {}) {
+  const SiteSeries& series = judging.series;
+  std::map<std::string, Group> groups;
+  for (size_t entry = 0; entry < series.stack_ids.size(); ++entry) {
+    const ResolvedStack& resolved = judging.resolver.Resolve(series.stack_ids[entry]);
+    if (skip_sites.count(resolved.site_key) != 0) continue;
+    std::optional<Membership> membership = group_by(resolved);
+    if (!membership) continue;
+    Group& group = groups[membership->key];
+    SiteReport& merged = group.report;
+    if (merged.series.empty()) merged.series.assign(series.seconds.size(), 0.0);
+    const std::vector<double>& live = series.live[entry];
+    for (size_t i = 0; i < live.size(); ++i) merged.series[i] += live[i];
+    const proto::CallSite& latest = series.latest[entry];
+    merged.live_bytes += static_cast<double>(latest.live_bytes());
+    merged.live_objects += static_cast<double>(latest.live_objects());
+    merged.allocated_bytes += static_cast<double>(latest.allocated_bytes());
+    ++merged.stack_count;
+    group.call_sites.insert(resolved.site_key);
+    if (auto age = judging.ages.find(series.stack_ids[entry]); age != judging.ages.end()) {
+      group.age += age->second;
+    }
+    if (live.back() > group.largest_member_live) {
+      group.largest_member_live = live.back();
+      group.largest_member = &resolved;
+      group.largest_member_frame = membership->frame;
+    }
+  }
+  std::vector<SiteReport> judged;
+  for (auto& [key, group] : groups) {
+    SiteReport& site = group.report;
+    const ResolvedStack& largest = *group.largest_member;
+    site.site = largest.frames[group.largest_member_frame];
+    site.stack.assign(largest.frames.begin() + static_cast<long>(group.largest_member_frame),
+                      largest.frames.end());
+    site.site_key = key;
+    site.call_sites = group.call_sites.size();
+    Judge(judging, group.age, &site);
+    judged.push_back(std::move(site));
+  }
+  return judged;
+}
+
+std::string FunctionKey(const symbolizer::Frame& frame) {
+  return frame.function.empty() ? frame.ModuleOffset() : frame.function;
+}
+
+double Score(const SiteReport& site) {
+  return site.growth_bytes_per_sec * site.classification.confidence;
+}
+
+// Growth spread thin: the heap grows but the sites that grow explain less
+// than half of it. The other sites are summed by the caller they share,
+// one frame further up the stack at a time, and the first level where some
+// callers' sums grow is reported; if none does, by module.
+std::vector<SiteReport> FindSpreadGrowth(const Judging& judging, const GrowthReport& report) {
+  constexpr size_t kDeepestCaller = 12;
+  std::set<std::string> explained;
+  for (const SiteReport& site : report.growing) explained.insert(site.site_key);
+  auto growing_sums = [&](const GroupBy& group_by) {
+    std::vector<SiteReport> sums = JudgeGroups(judging, group_by, explained);
+    std::erase_if(sums, [](const SiteReport& sum) {
+      return sum.classification.verdict != Verdict::kGrowing || sum.call_sites < 2;
+    });
+    std::sort(sums.begin(), sums.end(),
+              [](const auto& a, const auto& b) { return Score(a) > Score(b); });
+    return sums;
+  };
+  for (size_t depth = 1; depth <= kDeepestCaller; ++depth) {
+    std::vector<SiteReport> callers = growing_sums([depth](const ResolvedStack& stack)
+                                                       -> std::optional<Membership> {
+      size_t frame = stack.site_index + depth;
+      if (frame >= stack.frames.size()) return std::nullopt;
+      return Membership{FunctionKey(stack.frames[frame]), frame};
+    });
+    if (!callers.empty()) return callers;
+  }
+  return growing_sums([](const ResolvedStack& stack) -> std::optional<Membership> {
+    return Membership{stack.site().module, stack.site_index};
+  });
+}
+
+MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& series) {
+  MemorySummary memory;
+  if (series.snapshot_index.empty()) return memory;
+  const proto::ProcessMemory& first = recording.snapshots[series.snapshot_index.front()].memory();
+  const proto::ProcessMemory& last = recording.snapshots[series.snapshot_index.back()].memory();
+  memory.rss_first = static_cast<double>(first.rss_bytes());
+  memory.rss_last = static_cast<double>(last.rss_bytes());
+  memory.has_allocator_stats = first.has_allocator_stats() && last.has_allocator_stats();
+  memory.in_use_first = static_cast<double>(first.allocator_in_use_bytes());
+  memory.in_use_last = static_cast<double>(last.allocator_in_use_bytes());
+  memory.free_first = static_cast<double>(first.allocator_free_bytes());
+  memory.free_last = static_cast<double>(last.allocator_free_bytes());
+  for (const auto& live : series.live) {
+    memory.live_first += live.front();
+    memory.live_last += live.back();
+  }
+  return memory;
+}
+
+}  // namespace
+
+GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options) {
+  GrowthReport report;
+  SiteSeries series =
+      SampleSiteSeries(recording, options.max_points, options.from_seconds, options.to_seconds);
+  report.snapshots = series.seconds.size();
+  if (series.seconds.empty()) return report;
+  report.seconds = series.seconds.back() - series.seconds.front();
+  report.memory = SummarizeMemory(recording, series);
+
+  // The largest sampling interval in force bounds the noise of every estimate.
+  double interval = static_cast<double>(recording.header.sample_bytes());
+  for (size_t index : series.snapshot_index) {
+    interval = std::max(interval,
+                        static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
+  }
+
+  CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
+  Judging judging{recording, series, ChooseVerdictMoments(recording, series.snapshot_index), {},
+                  interval, resolver};
+  judging.ages = MeasureAgeAtMoments(recording, judging.moments);
+
+  for (SiteReport& site : JudgeGroups(judging, [](const ResolvedStack& stack) {
+         return std::optional<Membership>(Membership{stack.site_key, stack.site_index});
+       })) {
+    (site.classification.verdict == Verdict::kGrowing ? report.growing : report.others)
+        .push_back(std::move(site));
+  }
+  // The whole heap, as one site.
+  std::vector<SiteReport> heap = JudgeGroups(judging, [](const ResolvedStack& stack) {
+    return std::optional<Membership>(Membership{"", stack.site_index});
+  });
+  if (!heap.empty()) report.heap = std::move(heap.front());
+  double explained = 0;
+  for (const SiteReport& site : report.growing) explained += site.growth_bytes_per_sec;
+  report.growth_unexplained = report.heap.classification.verdict == Verdict::kGrowing &&
+                              explained < 0.5 * report.heap.growth_bytes_per_sec;
+  if (report.growth_unexplained) report.spread_growth = FindSpreadGrowth(judging, report);
+  report.warnings = resolver.warnings();
+  std::sort(report.growing.begin(), report.growing.end(),
+            [](const auto& a, const auto& b) { return Score(a) > Score(b); });
+  std::sort(report.others.begin(), report.others.end(),
+            [](const auto& a, const auto& b) { return a.live_bytes > b.live_bytes; });
+  return report;
+}
+
+}  // namespace heapdrift

@@ -1,0 +1,66 @@
+// The heart of `heapdrift report`: from a recording to call sites ranked by
+// how fast their live memory grows, with the memory of the process
+// reconciled against the estimated live heap. No I/O beyond reading the
+// binaries for symbols.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "frame.h"
+#include "recording.h"
+#include "trend.h"
+
+namespace heapdrift {
+
+struct ReportOptions {
+  std::vector<std::string> wrappers;  // the user's allocation wrappers, e.g. xmalloc
+  double from_seconds = -1e300;       // window of the recording to analyse
+  double to_seconds = 1e300;
+  size_t max_points = 120;            // snapshots sampled for the trend statistics
+  std::string debug_paths;            // libdwfl syntax; empty = default
+};
+
+struct SiteReport {
+  symbolizer::Frame site;                // the allocating call site (or the shared caller)
+  std::string site_key;                  // as CallSiteResolver groups stacks
+  std::vector<symbolizer::Frame> stack;  // of its largest stack, from the site outwards
+  double live_bytes = 0;                 // at the end of the window
+  double live_objects = 0;
+  double allocated_bytes = 0;
+  double growth_bytes_per_sec = 0;       // Theil-Sen
+  RateEstimate rate;                     // the same, with its 90 % interval
+  Evidence evidence;                     // what the verdict was drawn from
+  Classification classification;
+  std::vector<double> series;            // live bytes at the sampled snapshots
+  size_t stack_count = 0;
+  size_t call_sites = 1;                 // more when it sums sites by a shared caller
+};
+
+struct MemorySummary {
+  double rss_first = 0, rss_last = 0;
+  bool has_allocator_stats = false;
+  double in_use_first = 0, in_use_last = 0;  // malloc's own count of bytes in use
+  double free_first = 0, free_last = 0;      // held by malloc but free (fragmentation)
+  double live_first = 0, live_last = 0;      // estimated live heap, all sites
+};
+
+struct GrowthReport {
+  std::vector<SiteReport> growing;  // ranked: growth rate x confidence
+  std::vector<SiteReport> others;   // the rest, by live bytes
+  SiteReport heap;                  // every site as one: the live heap
+  // The heap grows, and the growing sites explain less than half of it.
+  bool growth_unexplained = false;
+  // Then: the other sites summed by the caller they share (the shallowest
+  // level where some sums grow) or by module, growing sums ranked.
+  std::vector<SiteReport> spread_growth;
+  MemorySummary memory;
+  double seconds = 0;               // length of the analysed window
+  size_t snapshots = 0;
+  std::vector<std::string> warnings;
+};
+
+GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options);
+
+
+}  // namespace heapdrift

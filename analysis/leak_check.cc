@@ -1,0 +1,181 @@
+#include "leak_check.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "call_site_resolver.h"
+#include "growth_report.h"
+
+namespace heapdrift {
+namespace {
+
+struct GroupBuilder {
+  LeakGroup group;
+  double largest_stack_bytes = -1;
+};
+
+void AddToGroup(std::map<std::string, GroupBuilder>& groups, const ResolvedStack& resolved,
+                double bytes, double objects) {
+  GroupBuilder& builder = groups[resolved.site_key];
+  if (builder.largest_stack_bytes < 0) builder.group.site = resolved.site();
+  builder.group.bytes += bytes;
+  builder.group.objects += objects;
+  if (bytes > builder.largest_stack_bytes) {
+    builder.largest_stack_bytes = bytes;
+    builder.group.stack.assign(resolved.frames.begin() + static_cast<long>(resolved.site_index),
+                               resolved.frames.end());
+  }
+}
+
+// Accumulates one process's leaks: each kind's groups, the totals that are
+// not suppressed, and what each suppression hid.
+class LeakTally {
+ public:
+  LeakTally(const CheckOptions& options, ProcessCheck* check) : options_(options), check_(check) {}
+
+  // Suppressions apply to what would fail the check: leaks, and reachable
+  // blocks only when those fail too.
+  void Add(LeakKind kind, const ResolvedStack& resolved, const Suppression* rule, double bytes,
+           double objects) {
+    if (objects <= 0) return;
+    if (rule != nullptr && (kind != LeakKind::kReachable || options_.include_reachable)) {
+      SuppressedLeaks& total = suppressed_[rule];
+      total.rule = rule;
+      total.bytes += bytes;
+      total.objects += objects;
+      return;
+    }
+    AddToGroup(groups_[static_cast<size_t>(kind)], resolved, bytes, objects);
+    switch (kind) {
+      case LeakKind::kDirect:
+        check_->leaked_bytes += bytes;
+        check_->leaked_objects += objects;
+        break;
+      case LeakKind::kIndirect:
+        check_->indirect_bytes += bytes;
+        check_->indirect_objects += objects;
+        break;
+      case LeakKind::kReachable:
+        check_->reachable_bytes += bytes;
+        check_->reachable_objects += objects;
+        break;
+    }
+  }
+
+  void Finish() {
+    auto by_bytes = [](const LeakGroup& a, const LeakGroup& b) { return a.bytes > b.bytes; };
+    for (LeakKind kind : {LeakKind::kDirect, LeakKind::kIndirect, LeakKind::kReachable}) {
+      std::vector<LeakGroup> groups;
+      for (auto& [key, builder] : groups_[static_cast<size_t>(kind)]) {
+        builder.group.kind = kind;
+        groups.push_back(std::move(builder.group));
+      }
+      std::sort(groups.begin(), groups.end(), by_bytes);
+      check_->leaks.insert(check_->leaks.end(), groups.begin(), groups.end());
+    }
+    for (auto& [rule, total] : suppressed_) check_->suppressed.push_back(total);
+    std::sort(check_->suppressed.begin(), check_->suppressed.end(),
+              [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+  }
+
+ private:
+  const CheckOptions& options_;
+  ProcessCheck* check_;
+  std::map<std::string, GroupBuilder> groups_[3];  // by LeakKind
+  std::map<const Suppression*, SuppressedLeaks> suppressed_;
+};
+
+void CheckLeaks(const Recording& recording, const CheckOptions& options, ProcessCheck* check) {
+  const proto::Snapshot& last = recording.snapshots.back();
+  check->leak_scan = last.leak_scan_done();
+  if (!check->leak_scan) return;
+  const proto::AgentStats& stats = last.stats();
+  if (stats.dropped_live_table_full() + stats.dropped_stack_table_full() > 0) {
+    check->warnings.push_back(
+        "the agent's tables filled up; some allocations were not tracked "
+        "(raise HEAPDRIFT_MAX_LIVE / HEAPDRIFT_MAX_STACKS)");
+  }
+  if (last.leak_scan_threads_running() > 0) {
+    check->warnings.push_back(fmt::format(
+        "{} thread{} kept running during the leak scan (signals blocked or not answering): "
+        "blocks only {} held may be reported as leaked",
+        last.leak_scan_threads_running(), last.leak_scan_threads_running() == 1 ? "" : "s",
+        last.leak_scan_threads_running() == 1 ? "it" : "they"));
+  }
+  CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
+  auto suppression_of = [&](uint32_t stack_id) {
+    return FindSuppression(options.suppressions, resolver.Resolve(stack_id).frames);
+  };
+  LeakTally tally(options, check);
+  for (const proto::Leak& leak : last.leaks()) {
+    const ResolvedStack& resolved = resolver.Resolve(leak.stack_id());
+    const Suppression* rule = suppression_of(leak.stack_id());
+    tally.Add(LeakKind::kDirect, resolved, rule, static_cast<double>(leak.leaked_bytes()),
+              static_cast<double>(leak.leaked_objects()));
+    tally.Add(LeakKind::kReachable, resolved, rule, static_cast<double>(leak.reachable_bytes()),
+              static_cast<double>(leak.reachable_objects()));
+  }
+  // An indirect leak is suppressed by a rule matching its own stack, or the
+  // stack of the direct leak that holds it (LeakSanitizer's rule: what only
+  // a suppressed leak points to is not reported).
+  for (const proto::IndirectLeak& leak : last.indirect_leaks()) {
+    const Suppression* rule = suppression_of(leak.stack_id());
+    if (rule == nullptr && leak.has_root_stack_id()) rule = suppression_of(leak.root_stack_id());
+    tally.Add(LeakKind::kIndirect, resolver.Resolve(leak.stack_id()), rule,
+              static_cast<double>(leak.bytes()), static_cast<double>(leak.objects()));
+  }
+  tally.Finish();
+  for (const std::string& warning : resolver.warnings()) check->warnings.push_back(warning);
+}
+
+void CheckGrowth(const Recording& recording, const CheckOptions& options, ProcessCheck* check) {
+  ReportOptions report_options;
+  report_options.wrappers = options.wrappers;
+  report_options.debug_paths = options.debug_paths;
+  GrowthReport report = BuildGrowthReport(recording, report_options);
+  check->seconds = report.seconds;
+  for (const SiteReport& site : report.growing) {
+    if (site.growth_bytes_per_sec <= *options.max_growth) continue;
+    if (FindSuppression(options.suppressions, site.stack) != nullptr) continue;
+    check->growth.push_back({site.site, site.stack, site.growth_bytes_per_sec,
+                             site.classification.confidence, site.live_bytes});
+  }
+  if (report.snapshots < 3) {
+    check->warnings.push_back(
+        "fewer than 3 snapshots: too short a run to judge growth (lower --interval-ms)");
+  }
+}
+
+}  // namespace
+
+std::string ProcessCheck::CommandLine() const {
+  std::string text;
+  for (const std::string& argument : command_line) {
+    if (!text.empty()) text += ' ';
+    text += argument;
+  }
+  return text;
+}
+
+ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& options) {
+  ProcessCheck check;
+  check.pid = recording.header.pid();
+  check.parent_pid = recording.header.parent_pid();
+  check.forked = recording.header.forked();
+  check.command_line.assign(recording.header.command_line().begin(),
+                            recording.header.command_line().end());
+  if (check.command_line.empty()) check.command_line.push_back(recording.header.executable());
+  check.exact = recording.header.sample_bytes() == 1;
+  if (recording.snapshots.empty()) return check;
+  check.recorded = true;
+  check.seconds = recording.DurationSeconds();
+  check.ending = recording.snapshots.back().final() ? ProcessEnding::kExited
+                                                    : ProcessEnding::kVanished;
+  if (check.ending == ProcessEnding::kExited) CheckLeaks(recording, options, &check);
+  if (options.max_growth) CheckGrowth(recording, options, &check);
+  return check;
+}
+
+}  // namespace heapdrift
