@@ -25,10 +25,22 @@ std::vector<symbolizer::ModuleSpec> SymbolizerModules(const Recording& recording
 }
 
 CallSiteResolver::CallSiteResolver(const Recording& recording, std::vector<std::string> wrappers,
-                                   const std::string& debug_paths)
-    : recording_(recording),
-      wrappers_(std::move(wrappers)),
-      symbolizer_(SymbolizerModules(recording), debug_paths) {}
+                                   std::string debug_paths)
+    : recording_(recording), wrappers_(std::move(wrappers)), debug_paths_(std::move(debug_paths)) {
+  FollowModules();
+}
+
+void CallSiteResolver::FollowModules() {
+  if (symbolizer_ != nullptr && recording_.mappings.size() == mappings_seen_) return;
+  mappings_seen_ = recording_.mappings.size();
+  symbolizer_ =
+      std::make_unique<symbolizer::Symbolizer>(SymbolizerModules(recording_), debug_paths_);
+  resolved_.clear();
+}
+
+const std::vector<symbolizer::Frame>& CallSiteResolver::Symbolize(uint64_t return_address) {
+  return symbolizer_->Symbolize(return_address);
+}
 
 const ResolvedStack& CallSiteResolver::Resolve(uint32_t stack_id) {
   auto [it, inserted] = resolved_.try_emplace(stack_id);
@@ -37,7 +49,7 @@ const ResolvedStack& CallSiteResolver::Resolve(uint32_t stack_id) {
   auto stack = recording_.stacks.find(stack_id);
   if (stack != recording_.stacks.end()) {
     for (uint64_t address : stack->second) {
-      const auto& frames = symbolizer_.Symbolize(address);
+      const auto& frames = symbolizer_->Symbolize(address);
       resolved.frames.insert(resolved.frames.end(), frames.begin(), frames.end());
     }
   }

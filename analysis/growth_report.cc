@@ -10,18 +10,17 @@
 
 #include "call_site_resolver.h"
 #include "cohorts.h"
+#include "site_groups.h"
 #include "site_series.h"
 
 namespace heapdrift {
 namespace {
 
-struct Group {
-  SiteReport report;
-  AgeAtMoments age;  // summed over its stacks
-  std::set<std::string> call_sites;
-  double largest_member_live = -1;
-  const ResolvedStack* largest_member = nullptr;
-  size_t largest_member_frame = 0;  // the frame the group is named by
+// What a group of stacks sums.
+struct GroupTotals {
+  std::vector<double> series;  // live bytes at the sampled snapshots
+  double live_bytes = 0, live_objects = 0, allocated_bytes = 0;  // at the last one
+  AgeAtMoments age;
 };
 
 // The cohort boundary's side of a site's evidence.
@@ -70,42 +69,37 @@ using GroupBy = std::function<std::optional<Membership>(const ResolvedStack&)>;
 std::vector<SiteReport> JudgeGroups(const Judging& judging, const GroupBy& group_by,
                                     const std::set<std::string>& skip_sites = {}) {
   const SiteSeries& series = judging.series;
-  std::map<std::string, Group> groups;
+  SiteGrouping<GroupTotals> grouping;
   for (size_t entry = 0; entry < series.stack_ids.size(); ++entry) {
     const ResolvedStack& resolved = judging.resolver.Resolve(series.stack_ids[entry]);
     if (skip_sites.count(resolved.site_key) != 0) continue;
     std::optional<Membership> membership = group_by(resolved);
     if (!membership) continue;
-    Group& group = groups[membership->key];
-    SiteReport& merged = group.report;
-    if (merged.series.empty()) merged.series.assign(series.seconds.size(), 0.0);
     const std::vector<double>& live = series.live[entry];
-    for (size_t i = 0; i < live.size(); ++i) merged.series[i] += live[i];
+    GroupTotals& totals = grouping.Add(membership->key, resolved, membership->frame, live.back());
+    if (totals.series.empty()) totals.series.assign(series.seconds.size(), 0.0);
+    for (size_t i = 0; i < live.size(); ++i) totals.series[i] += live[i];
     const proto::CallSite& latest = series.latest[entry];
-    merged.live_bytes += static_cast<double>(latest.live_bytes());
-    merged.live_objects += static_cast<double>(latest.live_objects());
-    merged.allocated_bytes += static_cast<double>(latest.allocated_bytes());
-    ++merged.stack_count;
-    group.call_sites.insert(resolved.site_key);
+    totals.live_bytes += static_cast<double>(latest.live_bytes());
+    totals.live_objects += static_cast<double>(latest.live_objects());
+    totals.allocated_bytes += static_cast<double>(latest.allocated_bytes());
     if (auto age = judging.ages.find(series.stack_ids[entry]); age != judging.ages.end()) {
-      group.age += age->second;
-    }
-    if (live.back() > group.largest_member_live) {
-      group.largest_member_live = live.back();
-      group.largest_member = &resolved;
-      group.largest_member_frame = membership->frame;
+      totals.age += age->second;
     }
   }
   std::vector<SiteReport> judged;
-  for (auto& [key, group] : groups) {
-    SiteReport& site = group.report;
-    const ResolvedStack& largest = *group.largest_member;
-    site.site = largest.frames[group.largest_member_frame];
-    site.stack.assign(largest.frames.begin() + static_cast<long>(group.largest_member_frame),
-                      largest.frames.end());
-    site.site_key = key;
-    site.call_sites = group.call_sites.size();
-    Judge(judging, group.age, &site);
+  for (SiteGroup<GroupTotals>& group : grouping.Take()) {
+    SiteReport site;
+    site.site = std::move(group.site);
+    site.stack = std::move(group.stack);
+    site.site_key = std::move(group.key);
+    site.call_sites = group.call_sites;
+    site.stack_count = group.stacks;
+    site.series = std::move(group.totals.series);
+    site.live_bytes = group.totals.live_bytes;
+    site.live_objects = group.totals.live_objects;
+    site.allocated_bytes = group.totals.allocated_bytes;
+    Judge(judging, group.totals.age, &site);
     judged.push_back(std::move(site));
   }
   return judged;
@@ -171,7 +165,9 @@ MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& seri
 
 }  // namespace
 
-GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options) {
+GrowthReport BuildGrowthReport(CallSiteResolver& resolver, const ReportOptions& options) {
+  resolver.FollowModules();
+  const Recording& recording = resolver.recording();
   GrowthReport report;
   SiteSeries series =
       SampleSiteSeries(recording, options.max_points, options.from_seconds, options.to_seconds);
@@ -187,7 +183,6 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
                         static_cast<double>(recording.snapshots[index].stats().current_sample_bytes()));
   }
 
-  CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   Judging judging{recording, series, ChooseVerdictMoments(recording, series.snapshot_index), {},
                   interval, resolver};
   judging.ages = MeasureAgeAtMoments(recording, judging.moments);
@@ -208,7 +203,6 @@ GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& 
   report.growth_unexplained = report.heap.classification.verdict == Verdict::kGrowing &&
                               explained < 0.5 * report.heap.growth_bytes_per_sec;
   if (report.growth_unexplained) report.spread_growth = FindSpreadGrowth(judging, report);
-  report.warnings = resolver.warnings();
   std::sort(report.growing.begin(), report.growing.end(),
             [](const auto& a, const auto& b) { return Score(a) > Score(b); });
   std::sort(report.others.begin(), report.others.end(),

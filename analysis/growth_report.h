@@ -1,12 +1,13 @@
 // The heart of `heapdrift report`: from a recording to call sites ranked by
 // how fast their live memory grows, with the memory of the process
-// reconciled against the estimated live heap. No I/O beyond reading the
-// binaries for symbols.
+// reconciled against the estimated live heap. Typed results; export/ words
+// them.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "call_site_resolver.h"
 #include "frame.h"
 #include "recording.h"
 #include "trend.h"
@@ -14,11 +15,9 @@
 namespace heapdrift {
 
 struct ReportOptions {
-  std::vector<std::string> wrappers;  // the user's allocation wrappers, e.g. xmalloc
   double from_seconds = -1e300;       // window of the recording to analyse
   double to_seconds = 1e300;
   size_t max_points = 120;            // snapshots sampled for the trend statistics
-  std::string debug_paths;            // libdwfl syntax; empty = default
 };
 
 struct SiteReport {
@@ -57,10 +56,10 @@ struct GrowthReport {
   MemorySummary memory;
   double seconds = 0;               // length of the analysed window
   size_t snapshots = 0;
-  std::vector<std::string> warnings;
 };
 
-GrowthReport BuildGrowthReport(const Recording& recording, const ReportOptions& options);
+// The recording is the resolver's.
+GrowthReport BuildGrowthReport(CallSiteResolver& resolver, const ReportOptions& options = {});
 
 
 }  // namespace heapdrift

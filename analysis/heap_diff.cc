@@ -2,22 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-
 #include "call_site_resolver.h"
+#include "site_groups.h"
 #include "site_series.h"
 
 namespace heapdrift {
 
-HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double to_seconds,
-                       const std::vector<std::string>& wrappers, const std::string& debug_paths) {
+HeapDiff BuildHeapDiff(CallSiteResolver& resolver, double from_seconds, double to_seconds) {
+  resolver.FollowModules();
+  const Recording& recording = resolver.recording();
   HeapDiff diff;
   SitesAt from = StateAt(recording, from_seconds);
   SitesAt to = StateAt(recording, to_seconds);
   diff.from_seconds = from.seconds;
   diff.to_seconds = to.seconds;
-  CallSiteResolver resolver(recording, wrappers, debug_paths);
-  std::map<std::string, SiteChange> changes;
+  SiteGrouping<SiteChange> grouping;
   for (const auto& [id, after] : to.sites) {
     auto found = from.sites.find(id);
     proto::CallSite before = found != from.sites.end() ? found->second : proto::CallSite();
@@ -26,8 +25,8 @@ HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double t
       continue;  // untouched in the interval
     }
     const ResolvedStack& resolved = resolver.Resolve(id);
-    SiteChange& change = changes[resolved.site_key];
-    change.site = resolved.site();
+    SiteChange& change = grouping.Add(resolved.site_key, resolved, resolved.site_index,
+                                      static_cast<double>(after.live_bytes()));
     change.live_bytes_from += static_cast<double>(before.live_bytes());
     change.live_bytes_to += static_cast<double>(after.live_bytes());
     change.live_objects_from += static_cast<double>(before.live_objects());
@@ -37,11 +36,13 @@ HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double t
   }
   for (const auto& [id, site] : from.sites) diff.live_from += static_cast<double>(site.live_bytes());
   for (const auto& [id, site] : to.sites) diff.live_to += static_cast<double>(site.live_bytes());
-  for (auto& [key, change] : changes) diff.sites.push_back(std::move(change));
+  for (SiteGroup<SiteChange>& group : grouping.Take()) {
+    group.totals.site = std::move(group.site);
+    diff.sites.push_back(std::move(group.totals));
+  }
   std::sort(diff.sites.begin(), diff.sites.end(), [](const SiteChange& a, const SiteChange& b) {
     return std::fabs(a.change()) > std::fabs(b.change());
   });
-  diff.warnings = resolver.warnings();
   return diff;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "call_site_resolver.h"
 #include "frame.h"
 #include "recording.h"
 
@@ -22,10 +23,10 @@ struct HeapDiff {
   double from_seconds = 0, to_seconds = 0;  // the snapshots actually compared
   double live_from = 0, live_to = 0;
   std::vector<SiteChange> sites;  // largest change (either sign) first
-  std::vector<std::string> warnings;
 };
 
-HeapDiff BuildHeapDiff(const Recording& recording, double from_seconds, double to_seconds,
-                       const std::vector<std::string>& wrappers, const std::string& debug_paths);
+// Compares the last snapshots at or before each moment (seconds since the
+// start) of the resolver's recording.
+HeapDiff BuildHeapDiff(CallSiteResolver& resolver, double from_seconds, double to_seconds);
 
 }  // namespace heapdrift

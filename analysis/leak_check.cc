@@ -1,7 +1,5 @@
 #include "leak_check.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
 
@@ -87,24 +85,18 @@ class LeakTally {
   std::map<const Suppression*, SuppressedLeaks> suppressed_;
 };
 
-void CheckLeaks(const Recording& recording, const CheckOptions& options, ProcessCheck* check) {
-  const proto::Snapshot& last = recording.snapshots.back();
+void CheckLeaks(CallSiteResolver& resolver, const CheckOptions& options, ProcessCheck* check) {
+  const proto::Snapshot& last = resolver.recording().snapshots.back();
   check->leak_scan = last.leak_scan_done();
   if (!check->leak_scan) return;
   const proto::AgentStats& stats = last.stats();
   if (stats.dropped_live_table_full() + stats.dropped_stack_table_full() > 0) {
-    check->warnings.push_back(
-        "the agent's tables filled up; some allocations were not tracked "
-        "(raise HEAPDRIFT_MAX_LIVE / HEAPDRIFT_MAX_STACKS)");
+    check->warnings.push_back({CheckWarningKind::kTablesFull});
   }
   if (last.leak_scan_threads_running() > 0) {
-    check->warnings.push_back(fmt::format(
-        "{} thread{} kept running during the leak scan (signals blocked or not answering): "
-        "blocks only {} held may be reported as leaked",
-        last.leak_scan_threads_running(), last.leak_scan_threads_running() == 1 ? "" : "s",
-        last.leak_scan_threads_running() == 1 ? "it" : "they"));
+    check->warnings.push_back(
+        {CheckWarningKind::kThreadsKeptRunning, last.leak_scan_threads_running()});
   }
-  CallSiteResolver resolver(recording, options.wrappers, options.debug_paths);
   auto suppression_of = [&](uint32_t stack_id) {
     return FindSuppression(options.suppressions, resolver.Resolve(stack_id).frames);
   };
@@ -127,14 +119,10 @@ void CheckLeaks(const Recording& recording, const CheckOptions& options, Process
               static_cast<double>(leak.bytes()), static_cast<double>(leak.objects()));
   }
   tally.Finish();
-  for (const std::string& warning : resolver.warnings()) check->warnings.push_back(warning);
 }
 
-void CheckGrowth(const Recording& recording, const CheckOptions& options, ProcessCheck* check) {
-  ReportOptions report_options;
-  report_options.wrappers = options.wrappers;
-  report_options.debug_paths = options.debug_paths;
-  GrowthReport report = BuildGrowthReport(recording, report_options);
+void CheckGrowth(CallSiteResolver& resolver, const CheckOptions& options, ProcessCheck* check) {
+  GrowthReport report = BuildGrowthReport(resolver);
   check->seconds = report.seconds;
   for (const SiteReport& site : report.growing) {
     if (site.growth_bytes_per_sec <= *options.max_growth) continue;
@@ -143,8 +131,7 @@ void CheckGrowth(const Recording& recording, const CheckOptions& options, Proces
                              site.classification.confidence, site.live_bytes});
   }
   if (report.snapshots < 3) {
-    check->warnings.push_back(
-        "fewer than 3 snapshots: too short a run to judge growth (lower --interval-ms)");
+    check->warnings.push_back({CheckWarningKind::kTooFewSnapshots});
   }
 }
 
@@ -159,7 +146,9 @@ std::string ProcessCheck::CommandLine() const {
   return text;
 }
 
-ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& options) {
+ProcessCheck CheckRecording(CallSiteResolver& resolver, const CheckOptions& options) {
+  resolver.FollowModules();
+  const Recording& recording = resolver.recording();
   ProcessCheck check;
   check.pid = recording.header.pid();
   check.parent_pid = recording.header.parent_pid();
@@ -173,8 +162,21 @@ ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& opti
   check.seconds = recording.DurationSeconds();
   check.ending = recording.snapshots.back().final() ? ProcessEnding::kExited
                                                     : ProcessEnding::kVanished;
-  if (check.ending == ProcessEnding::kExited) CheckLeaks(recording, options, &check);
-  if (options.max_growth) CheckGrowth(recording, options, &check);
+  // The symbolizer's warnings once, after those of the first part that needed symbols.
+  bool symbols_told = false;
+  auto tell_symbols = [&] {
+    if (symbols_told) return;
+    symbols_told = true;
+    for (const std::string& text : resolver.warnings()) {
+      check.warnings.push_back({CheckWarningKind::kSymbols, 0, text});
+    }
+  };
+  if (check.ending == ProcessEnding::kExited) CheckLeaks(resolver, options, &check);
+  if (check.leak_scan) tell_symbols();
+  if (options.max_growth) {
+    CheckGrowth(resolver, options, &check);
+    tell_symbols();
+  }
   return check;
 }
 

@@ -1,12 +1,13 @@
 // The verdict of `heapdrift check` on one process's recording: its leaks at
 // exit grouped by allocating call site, and the call sites that grew too
-// fast. No I/O beyond reading the binaries for symbols.
+// fast. Typed results and warnings; export/check_output words them.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "call_site_resolver.h"
 #include "frame.h"
 #include "recording.h"
 #include "suppressions.h"
@@ -18,8 +19,23 @@ struct CheckOptions {
   double max_leak_bytes = 0;               // fail only above this many bytes
   std::optional<double> max_growth;        // bytes/s a call site may grow by
   std::vector<Suppression> suppressions;   // the user's, then the built-in ones
-  std::vector<std::string> wrappers;
+  std::vector<std::string> wrappers;       // for the resolver of each recording
   std::string debug_paths;
+};
+
+// Why a process's verdict may be less than it seems.
+enum class CheckWarningKind {
+  kTablesFull,          // the agent's tables filled: some allocations went untracked
+  kThreadsKeptRunning,  // `count` threads ran during the leak scan
+  kTooFewSnapshots,     // too short a run to judge growth
+  kSymbols,             // `text`: a module the symbolizer could not use, and why
+  kRecording,           // `text`: the reader's note (a truncated or corrupt tail, no final snapshot)
+};
+
+struct CheckWarning {
+  CheckWarningKind kind;
+  uint64_t count = 0;
+  std::string text;
 };
 
 // LeakSanitizer's kinds: a direct leak no live block points to; an indirect
@@ -72,7 +88,7 @@ struct ProcessCheck {
   std::vector<SuppressedLeaks> suppressed;
   std::vector<GrowthFinding> growth;  // call sites over --max-growth
   double seconds = 0;
-  std::vector<std::string> warnings;
+  std::vector<CheckWarning> warnings;
 
   double FailingBytes(const CheckOptions& options) const {
     return leaked_bytes + indirect_bytes + (options.include_reachable ? reachable_bytes : 0);
@@ -89,7 +105,20 @@ struct ProcessCheck {
   std::string CommandLine() const;
 };
 
-ProcessCheck CheckRecording(const Recording& recording, const CheckOptions& options);
+// The recording is the resolver's.
+ProcessCheck CheckRecording(CallSiteResolver& resolver, const CheckOptions& options);
+
+// What a whole run may lack.
+enum class RunWarningKind {
+  kUnreadableRecording,    // `text`: the reader's message
+  kNoRecording,            // no process wrote one (static or set-user-ID programs)
+  kSampledWithoutGrowth,   // sampled, so leaks are not checked, and no --max-growth
+};
+
+struct RunWarning {
+  RunWarningKind kind;
+  std::string text;
+};
 
 // A whole `heapdrift check` run: every process of the tree, in start order.
 struct CheckRun {
@@ -98,7 +127,7 @@ struct CheckRun {
   int command_exit_code = 0;  // 128 + N when signal N ended it
   int command_signal = 0;
   bool timed_out = false;  // ended by `check --timeout`
-  std::vector<std::string> warnings;  // unreadable recordings and the like
+  std::vector<RunWarning> warnings;
 
   size_t FailedProcesses(const CheckOptions& options) const {
     size_t failed = 0;

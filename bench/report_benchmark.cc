@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   start = Clock::now();
-  heapdrift::GrowthReport report =
-      heapdrift::BuildGrowthReport(recording, heapdrift::ReportOptions{});
+  heapdrift::CallSiteResolver resolver(recording);
+  heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(resolver);
   double report_seconds = Since(start);
   std::printf("report_benchmark: %d snapshots x %d call sites: read %.2f s, report %.2f s, "
               "total %.2f s (goal: under 2 s); %zu growing of %zu sites\n",

@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "leak_check.h"
+#include "process_tree.h"
 #include "recording.h"
 #include "suppressions.h"
 
@@ -124,49 +125,23 @@ class RecordingsDir {
   bool temporary_ = false;
 };
 
-// Every recording of the run, checked, in the order the processes started. A
-// pid with several recordings exec'd: all but its last image were replaced.
+// Reads every recording of the run (<pid>.rec, or <pid>.rec.N from a
+// program exec'd in place of another) and checks the tree they make.
 void CheckRecordings(const std::string& dir, const CheckOptions& options, CheckRun* run) {
-  struct Loaded {
-    uint64_t start;
-    std::string path;
-    ProcessCheck check;
-  };
-  std::vector<Loaded> loaded;
+  std::vector<RecordedProcess> recorded;
   std::error_code code;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir, code)) {
-    // <pid>.rec, or <pid>.rec.N from a program exec'd in place of another.
     if (!entry.is_regular_file()) continue;
-    Recording recording;
-    ReadResult result = ReadRecording(entry.path().string(), &recording);
+    RecordedProcess& process = recorded.emplace_back();
+    ReadResult result = ReadRecording(entry.path().string(), &process.recording);
     if (result.status != ReadStatus::kOk) {
-      run->warnings.push_back(result.message);
+      run->warnings.push_back({RunWarningKind::kUnreadableRecording, result.message});
+      recorded.pop_back();
       continue;
     }
-    ProcessCheck check = CheckRecording(recording, options);
-    for (const std::string& warning : result.warnings) check.warnings.push_back(warning);
-    loaded.push_back({recording.header.start_clock_ns(), entry.path().string(), std::move(check)});
+    process.read_warnings = std::move(result.warnings);
   }
-  std::sort(loaded.begin(), loaded.end(),
-            [](const Loaded& a, const Loaded& b) { return a.start < b.start; });
-  std::map<uint32_t, size_t> last_image;
-  for (size_t i = 0; i < loaded.size(); ++i) last_image[loaded[i].check.pid] = i;
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    ProcessCheck& check = loaded[i].check;
-    if (check.ending == ProcessEnding::kVanished) {
-      if (last_image[check.pid] != i) check.ending = ProcessEnding::kReplacedByExec;
-      // A shell's fork-then-exec, followed: its program is listed; the
-      // moment in between, with nothing recorded, is not.
-      if (check.forked && check.ending == ProcessEnding::kReplacedByExec && !check.recorded) {
-        continue;
-      }
-      // The reader's "no final snapshot" warning says what the ending does.
-      std::erase_if(check.warnings, [](const std::string& warning) {
-        return warning.find("final snapshot") != std::string::npos;
-      });
-    }
-    run->processes.push_back(std::move(check));
-  }
+  run->processes = CheckProcessTree(std::move(recorded), options);
 }
 
 }  // namespace
@@ -272,12 +247,10 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     run.timed_out = result.timed_out;
     CheckRecordings(recordings.path(), options, &run);
     if (run.processes.empty()) {
-      run.warnings.push_back(
-          "no process wrote a recording: the agent cannot be preloaded into statically linked "
-          "or set-user-ID programs");
+      run.warnings.push_back({RunWarningKind::kNoRecording, ""});
     }
     if (settings->sample_bytes != 1 && !options.max_growth) {
-      run.warnings.push_back("with --sample-bytes only --max-growth is checked, and it was not given");
+      run.warnings.push_back({RunWarningKind::kSampledWithoutGrowth, ""});
     }
     PrintCheckText(stderr, run, options, settings->top);
     if (settings->print_suppressions) PrintSuppressionUse(stderr, run, options);

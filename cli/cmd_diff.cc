@@ -65,8 +65,9 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    HeapDiff diff = BuildHeapDiff(recording, from, to, settings->wrappers, settings->debug_paths);
-    PrintWarnings(diff.warnings);
+    CallSiteResolver resolver(recording, settings->wrappers, settings->debug_paths);
+    HeapDiff diff = BuildHeapDiff(resolver, from, to);
+    PrintWarnings(resolver.warnings());
     size_t shown = std::min(settings->top, diff.sites.size());
     if (settings->json) {
       nlohmann::json sites = nlohmann::json::array();

@@ -43,24 +43,22 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
   command->callback([settings, exit_code] {
     Recording recording;
     if (!LoadRecordingForCommand(settings->path, &recording, exit_code)) return;
-    std::vector<std::string> warnings;
+    CallSiteResolver resolver(recording, {}, settings->debug_paths);
     std::string error;
     bool written = false;
     if (settings->format == "pprof") {
-      pprof::Profile profile =
-          BuildPprofProfile(recording, PprofOptions{settings->at, settings->debug_paths}, &warnings);
+      pprof::Profile profile = BuildPprofProfile(resolver, settings->at);
       written = WriteGzipFile(settings->output, profile.SerializeAsString(), &error);
     } else {
       static const std::map<std::string, FoldedValue> kValues = {
           {"inuse_space", FoldedValue::kInuseSpace}, {"inuse_objects", FoldedValue::kInuseObjects},
           {"alloc_space", FoldedValue::kAllocSpace}, {"alloc_objects", FoldedValue::kAllocObjects}};
-      std::string text = BuildFoldedStacks(recording, kValues.at(settings->value), settings->at,
-                                           settings->debug_paths, &warnings);
+      std::string text = BuildFoldedStacks(resolver, kValues.at(settings->value), settings->at);
       std::ofstream file(settings->output, std::ios::binary);
       written = file && (file << text) && file.flush();
       if (!written) error = "cannot write " + settings->output + ": " + std::strerror(errno);
     }
-    PrintWarnings(warnings);
+    PrintWarnings(resolver.warnings());
     if (!written) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = 1;

@@ -19,9 +19,31 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void OnStopSignal(int) { g_stop = 1; }
 
-void PrintLive(const Recording& recording, size_t top) {
+// --live: the top growing call sites of the first agent's recording so far.
+// One resolver per recording for the whole session, so each tick analyses
+// without symbolizing again (the resolver follows modules loaded since).
+class LivePrinter {
+ public:
+  explicit LivePrinter(size_t top) : top_(top) {}
+  void Print(const Recording& recording);
+
+ private:
+  size_t top_;
+  const Recording* recording_ = nullptr;
+  uint64_t started_ = 0;  // with the address: the same recording, not a new one in its place
+  std::unique_ptr<CallSiteResolver> resolver_;
+};
+
+void LivePrinter::Print(const Recording& recording) {
   if (recording.snapshots.empty()) return;
-  GrowthReport report = BuildGrowthReport(recording, ReportOptions{});
+  if (resolver_ == nullptr || recording_ != &recording ||
+      started_ != recording.header.start_clock_ns()) {
+    recording_ = &recording;
+    started_ = recording.header.start_clock_ns();
+    resolver_ = std::make_unique<CallSiteResolver>(recording);
+  }
+  size_t top = top_;
+  GrowthReport report = BuildGrowthReport(*resolver_);
   fmt::print("[{:6.1f} s] ", report.seconds);
   if (report.growing.empty()) {
     fmt::print("no call site grows steadily yet ({} snapshots)\n", report.snapshots);
@@ -86,10 +108,10 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
     sigaction(SIGINT, &stop, nullptr);
     sigaction(SIGTERM, &stop, nullptr);
     std::fprintf(stderr, "heapdrift: listening on %s\n", settings->listen.c_str());
-    size_t top = settings->top;
+    auto live = std::make_shared<LivePrinter>(settings->top);
     bool ok = receiver.Run([] { return g_stop != 0; },
                            settings->live ? std::function<void(const Recording&)>(
-                                                [top](const Recording& r) { PrintLive(r, top); })
+                                                [live](const Recording& r) { live->Print(r); })
                                           : nullptr,
                            static_cast<int>(settings->live_interval * 1000), &error);
     if (!ok) std::fprintf(stderr, "heapdrift: %s\n", error.c_str());

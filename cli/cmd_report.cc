@@ -32,8 +32,6 @@ void Report(const Settings& settings, int* exit_code) {
   Recording recording;
   if (!LoadRecordingForCommand(settings.path, &recording, exit_code)) return;
   ReportOptions options;
-  options.wrappers = settings.wrappers;
-  options.debug_paths = settings.debug_paths;
   options.from_seconds = settings.from;
   options.to_seconds = settings.to;
   if (options.from_seconds >= options.to_seconds) {
@@ -67,8 +65,9 @@ void Report(const Settings& settings, int* exit_code) {
   }
   for (ProcessReport& process : processes) {
     if (!process.readable) continue;
-    process.report = BuildGrowthReport(process.recording, options);
-    PrintWarnings(process.report.warnings);
+    CallSiteResolver resolver(process.recording, settings.wrappers, settings.debug_paths);
+    process.report = BuildGrowthReport(resolver, options);
+    PrintWarnings(resolver.warnings());
   }
   if (settings.json) {
     std::puts(ReportJson(processes, settings.top).dump(2).c_str());

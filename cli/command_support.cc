@@ -138,7 +138,9 @@ bool LoadRecordingForCommand(const std::string& path, Recording* recording, int*
     *exit_code = ExitCodeFor(result.status);
     return false;
   }
-  PrintWarnings(result.warnings);
+  for (const ReadWarning& warning : result.warnings) {
+    std::fprintf(stderr, "heapdrift: warning: %s\n", warning.text.c_str());
+  }
   return true;
 }
 

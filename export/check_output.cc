@@ -19,6 +19,45 @@ std::string Objects(double count) {
   return fmt::format("{:.0f} {}", count, count == 1 ? "object" : "objects");
 }
 
+std::string WarningText(const CheckWarning& warning) {
+  switch (warning.kind) {
+    case CheckWarningKind::kTablesFull:
+      return "the agent's tables filled up; some allocations were not tracked "
+             "(raise HEAPDRIFT_MAX_LIVE / HEAPDRIFT_MAX_STACKS)";
+    case CheckWarningKind::kThreadsKeptRunning:
+      return fmt::format(
+          "{} thread{} kept running during the leak scan (signals blocked or not answering): "
+          "blocks only {} held may be reported as leaked",
+          warning.count, warning.count == 1 ? "" : "s", warning.count == 1 ? "it" : "they");
+    case CheckWarningKind::kTooFewSnapshots:
+      return "fewer than 3 snapshots: too short a run to judge growth (lower --interval-ms)";
+    case CheckWarningKind::kSymbols:
+    case CheckWarningKind::kRecording:
+      return warning.text;
+  }
+  return warning.text;
+}
+
+std::string WarningText(const RunWarning& warning) {
+  switch (warning.kind) {
+    case RunWarningKind::kUnreadableRecording:
+      return warning.text;
+    case RunWarningKind::kNoRecording:
+      return "no process wrote a recording: the agent cannot be preloaded into statically "
+             "linked or set-user-ID programs";
+    case RunWarningKind::kSampledWithoutGrowth:
+      return "with --sample-bytes only --max-growth is checked, and it was not given";
+  }
+  return warning.text;
+}
+
+template <typename Warning>
+nlohmann::json WarningsJson(const std::vector<Warning>& warnings) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const Warning& warning : warnings) json.push_back(WarningText(warning));
+  return json;
+}
+
 std::string EndingText(const ProcessCheck& process) {
   switch (process.ending) {
     case ProcessEnding::kExited:
@@ -162,7 +201,9 @@ std::vector<std::string> StableCaseNames(const CheckRun& run) {
 }  // namespace
 
 void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& options, size_t top) {
-  for (const std::string& warning : run.warnings) fmt::print(out, "heapdrift: warning: {}\n", warning);
+  for (const RunWarning& warning : run.warnings) {
+    fmt::print(out, "heapdrift: warning: {}\n", WarningText(warning));
+  }
   for (const ProcessCheck& process : run.processes) {
     bool failed = process.Failed(options);
     fmt::print(out, "{} {}\n", failed ? "FAIL" : "ok  ", ProcessTitle(process));
@@ -173,7 +214,9 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
       fmt::print(out, "  suppressed {} in {} by leak:{} ({})\n", HumanBytes(suppressed.bytes),
                  Objects(suppressed.objects), suppressed.rule->pattern, suppressed.rule->origin);
     }
-    for (const std::string& warning : process.warnings) fmt::print(out, "  warning: {}\n", warning);
+    for (const CheckWarning& warning : process.warnings) {
+      fmt::print(out, "  warning: {}\n", WarningText(warning));
+    }
   }
   if (run.timed_out) {
     fmt::print(out, "heapdrift check: the command ran past --timeout and was ended\n");
@@ -274,7 +317,7 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
                          {"leaks", std::move(leaks)},
                          {"suppressed", std::move(suppressed)},
                          {"growth", std::move(growth)},
-                         {"warnings", process.warnings}});
+                         {"warnings", WarningsJson(process.warnings)}});
   }
   return {{"command", run.command},
           {"passed", run.FailedProcesses(options) == 0 && !run.timed_out},
@@ -287,7 +330,7 @@ nlohmann::json CheckJson(const CheckRun& run, const CheckOptions& options, int e
           {"max_growth_bytes_per_sec",
            options.max_growth ? nlohmann::json(Whole(*options.max_growth)) : nlohmann::json(nullptr)},
           {"processes", std::move(processes)},
-          {"warnings", run.warnings}};
+          {"warnings", WarningsJson(run.warnings)}};
 }
 
 std::string CheckJunit(const CheckRun& run, const CheckOptions& options) {

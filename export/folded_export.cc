@@ -6,7 +6,6 @@
 
 #include "call_site_resolver.h"
 #include "site_series.h"
-#include "symbolizer.h"
 
 namespace heapdrift {
 namespace {
@@ -36,10 +35,10 @@ std::string Clean(std::string name) {
 
 }  // namespace
 
-std::string BuildFoldedStacks(const Recording& recording, FoldedValue value, double at_seconds,
-                              const std::string& debug_paths, std::vector<std::string>* warnings) {
+std::string BuildFoldedStacks(CallSiteResolver& resolver, FoldedValue value, double at_seconds) {
+  resolver.FollowModules();
+  const Recording& recording = resolver.recording();
   SitesAt state = StateAt(recording, at_seconds);
-  symbolizer::Symbolizer symbolizer(SymbolizerModules(recording), debug_paths);
   std::map<std::string, int64_t> folded;  // identical symbolized stacks merge
   for (const auto& [id, site] : state.sites) {
     int64_t amount = ValueOf(site, value);
@@ -47,7 +46,7 @@ std::string BuildFoldedStacks(const Recording& recording, FoldedValue value, dou
     if (amount <= 0 || stack == recording.stacks.end()) continue;
     std::vector<std::string> names;
     for (uint64_t address : stack->second) {
-      for (const symbolizer::Frame& frame : symbolizer.Symbolize(address)) {
+      for (const symbolizer::Frame& frame : resolver.Symbolize(address)) {
         names.push_back(Clean(frame.function.empty() ? frame.ModuleOffset() : frame.function));
       }
     }
@@ -60,7 +59,6 @@ std::string BuildFoldedStacks(const Recording& recording, FoldedValue value, dou
   }
   std::string text;
   for (const auto& [stack, amount] : folded) text += fmt::format("{} {}\n", stack, amount);
-  *warnings = symbolizer.warnings();
   return text;
 }
 

@@ -5,13 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "call_site_resolver.h"
 #include "recording.h"
 
 namespace heapdrift {
 
 enum class FoldedValue { kInuseSpace, kInuseObjects, kAllocSpace, kAllocObjects };
 
-std::string BuildFoldedStacks(const Recording& recording, FoldedValue value, double at_seconds,
-                              const std::string& debug_paths, std::vector<std::string>* warnings);
+// The state of the resolver's recording at the last snapshot at or before
+// `at_seconds`.
+std::string BuildFoldedStacks(CallSiteResolver& resolver, FoldedValue value,
+                              double at_seconds = 1e300);
 
 }  // namespace heapdrift

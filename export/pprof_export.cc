@@ -35,8 +35,9 @@ std::string Hex(const std::string& bytes) {
 
 }  // namespace
 
-pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions& options,
-                                 std::vector<std::string>* warnings) {
+pprof::Profile BuildPprofProfile(CallSiteResolver& resolver, double at_seconds) {
+  resolver.FollowModules();
+  const Recording& recording = resolver.recording();
   pprof::Profile profile;
   StringTable strings(&profile);
   // alloc before inuse, as Go's heap profiles: pprof shows inuse_space by default.
@@ -53,7 +54,7 @@ pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions&
   profile.add_comment(strings.Index("heapdrift " + recording.header.agent_version() + ", pid " +
                                     std::to_string(recording.header.pid())));
 
-  SitesAt state = StateAt(recording, options.at_seconds);
+  SitesAt state = StateAt(recording, at_seconds);
   profile.set_time_nanos(static_cast<int64_t>(recording.header.start_time_unix_ns()) +
                          static_cast<int64_t>(state.seconds * 1e9));
   profile.set_duration_nanos(static_cast<int64_t>(state.seconds * 1e9));
@@ -63,7 +64,6 @@ pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions&
   std::stable_partition(modules.begin(), modules.end(), [&recording](const auto& module) {
     return module.path == recording.header.executable();
   });
-  symbolizer::Symbolizer symbolizer(modules, options.debug_paths);
   for (size_t i = 0; i < modules.size(); ++i) {
     pprof::Mapping* mapping = profile.add_mapping();
     mapping->set_id(i + 1);
@@ -93,7 +93,7 @@ pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions&
     location->set_id(it->second);
     location->set_address(return_address - 1);
     location->set_mapping_id(mapping_id(return_address - 1));
-    for (const symbolizer::Frame& frame : symbolizer.Symbolize(return_address)) {
+    for (const symbolizer::Frame& frame : resolver.Symbolize(return_address)) {
       std::string name = frame.function.empty() ? frame.ModuleOffset() : frame.function;
       auto [function, added] =
           functions.try_emplace({name, frame.file}, functions.size() + 1);
@@ -122,7 +122,6 @@ pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions&
     sample->add_value(std::max<int64_t>(0, site.live_objects()));
     sample->add_value(std::max<int64_t>(0, site.live_bytes()));
   }
-  *warnings = symbolizer.warnings();
   return profile;
 }
 

@@ -5,17 +5,14 @@
 
 #include <string>
 
+#include "call_site_resolver.h"
 #include "pprof.pb.h"
 #include "recording.h"
 
 namespace heapdrift {
 
-struct PprofOptions {
-  double at_seconds = 1e300;  // the state at the last snapshot at or before this
-  std::string debug_paths;
-};
-
-pprof::Profile BuildPprofProfile(const Recording& recording, const PprofOptions& options,
-                                 std::vector<std::string>* warnings);
+// The state of the resolver's recording at the last snapshot at or before
+// `at_seconds`.
+pprof::Profile BuildPprofProfile(CallSiteResolver& resolver, double at_seconds = 1e300);
 
 }  // namespace heapdrift

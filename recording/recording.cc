@@ -162,10 +162,11 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
     if (next == Next::kEnd) break;
     if (next == Next::kTruncated) {
       recording->truncated = true;
-      result.warnings.push_back(path + " is truncated after snapshot " +
-                                std::to_string(recording->snapshots.size()) +
-                                " (the process was killed or the disk filled); "
-                                "using what was recorded up to there");
+      result.warnings.push_back({ReadWarningKind::kTruncated,
+                                 path + " is truncated after snapshot " +
+                                     std::to_string(recording->snapshots.size()) +
+                                     " (the process was killed or the disk filled); "
+                                     "using what was recorded up to there"});
       break;
     }
     proto::Snapshot snapshot;
@@ -177,16 +178,18 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
         return result;
       }
       recording->truncated = true;
-      result.warnings.push_back(path + " is corrupt after snapshot " +
-                                std::to_string(recording->snapshots.size()) +
-                                "; using what was recorded up to there");
+      result.warnings.push_back({ReadWarningKind::kCorruptTail,
+                                 path + " is corrupt after snapshot " +
+                                     std::to_string(recording->snapshots.size()) +
+                                     "; using what was recorded up to there"});
       break;
     }
   }
   if (!recording->truncated &&
       (recording->snapshots.empty() || !recording->snapshots.back().final())) {
-    result.warnings.push_back(path + " ends without a final snapshot (the process was "
-                              "killed, left with _exit, or is still running)");
+    result.warnings.push_back({ReadWarningKind::kNoFinalSnapshot,
+                               path + " ends without a final snapshot (the process was "
+                                      "killed, left with _exit, or is still running)"});
   }
   return result;
 }

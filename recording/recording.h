@@ -41,10 +41,22 @@ enum class ReadStatus {
   kCorrupt,        // a record that does not parse, after a valid header
 };
 
+// A recording read, but not whole: what a reader should know.
+enum class ReadWarningKind {
+  kTruncated,        // the file ends inside a record (killed, disk full)
+  kCorruptTail,      // a record after valid ones does not parse
+  kNoFinalSnapshot,  // the process did not exit normally, or still runs
+};
+
+struct ReadWarning {
+  ReadWarningKind kind;
+  std::string text;  // one line, for the user
+};
+
 struct ReadResult {
   ReadStatus status = ReadStatus::kOk;
   std::string message;  // one line, for the user, when status != kOk
-  std::vector<std::string> warnings;
+  std::vector<ReadWarning> warnings;
 };
 
 // Reads `path`. A recording cut short (process killed, disk full) is not an

@@ -81,7 +81,8 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
   heapdrift::ReportOptions set_phase;
   set_phase.from_seconds = SecondsIntoRecording(loaded, traced.set_start);
   set_phase.to_seconds = SecondsIntoRecording(loaded, traced.set_end);
-  heapdrift::GrowthReport during_set = heapdrift::BuildGrowthReport(loaded, set_phase);
+  heapdrift::CallSiteResolver resolver(loaded);
+  heapdrift::GrowthReport during_set = heapdrift::BuildGrowthReport(resolver, set_phase);
   ASSERT_FALSE(during_set.growing.empty()) << "snapshots: " << during_set.snapshots;
   const std::set<std::string> key_creation = {"dictAddRaw", "createObject", "_sdsnewlen",
                                               "sdsnewlen", "createStringObject", "dbAdd",
@@ -96,7 +97,7 @@ TEST(Redis, BehavesAsWithoutTheAgentAndGrowsOnlyWhileKeysAreAdded) {
   heapdrift::ReportOptions get_phase;
   get_phase.from_seconds = SecondsIntoRecording(loaded, traced.set_end) + 0.5;
   get_phase.to_seconds = SecondsIntoRecording(loaded, traced.get_end);
-  heapdrift::GrowthReport during_get = heapdrift::BuildGrowthReport(loaded, get_phase);
+  heapdrift::GrowthReport during_get = heapdrift::BuildGrowthReport(resolver, get_phase);
   EXPECT_GE(during_get.snapshots, 4u);
   for (const heapdrift::SiteReport& site : during_get.growing) {
     ADD_FAILURE() << "grows during GET: " << site.site.Describe() << " at "
@@ -142,7 +143,8 @@ void AttachMidBenchmark(const std::string& prefix) {
   ExpectSoundRecording(recording);
   heapdrift::Recording loaded = LoadRecording(recording);
   EXPECT_TRUE(loaded.header.attached());
-  heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(loaded, heapdrift::ReportOptions{});
+  heapdrift::CallSiteResolver resolver(loaded);
+  heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(resolver);
   ASSERT_FALSE(report.growing.empty()) << run.out;
   const std::set<std::string> key_creation = {"dictAddRaw", "createObject", "_sdsnewlen",
                                               "sdsnewlen", "createStringObject", "dbAdd",

@@ -53,7 +53,9 @@ TEST(Python3, AGrowingGlobalListIsReportedAndABoundedOneIsNot) {
     std::string recording =
         RunBoth(dir, growing ? "grow" : "flat", {"/usr/bin/python3", "-c", PythonServer(growing)});
     ExpectSoundRecording(recording);
-    heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(LoadRecording(recording), {});
+    heapdrift::Recording loaded = LoadRecording(recording);
+    heapdrift::CallSiteResolver resolver(loaded);
+    heapdrift::GrowthReport report = heapdrift::BuildGrowthReport(resolver);
     EXPECT_GE(report.snapshots, 10u);
     if (growing) {
       ASSERT_FALSE(report.growing.empty());

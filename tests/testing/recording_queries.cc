@@ -87,7 +87,7 @@ heapdrift::Recording LoadRecording(const std::string& path) {
   heapdrift::Recording recording;
   heapdrift::ReadResult result = heapdrift::ReadRecording(path, &recording);
   EXPECT_EQ(result.status, heapdrift::ReadStatus::kOk) << result.message;
-  EXPECT_TRUE(result.warnings.empty()) << result.warnings.front();
+  EXPECT_TRUE(result.warnings.empty()) << result.warnings.front().text;
   return recording;
 }
 
