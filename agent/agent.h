@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdint>
 
-#include "live_table.h"
 #include "module_registry.h"
 #include "options.h"
 #include "ring_pool.h"
@@ -47,7 +46,6 @@ struct Agent {
   uintptr_t heap_end_at_start = 0;
   Options options;
   StackTable stacks;
-  LiveTable live;
   RingPool rings;
   ModuleRegistry modules;
   AgentCounters counters;

@@ -25,7 +25,7 @@
 #include "collector.h"
 #include "got_redirect.h"
 #include "control_protocol.h"
-#include "option_limits.h"
+#include "option_table.h"
 #include "raw_log.h"
 #include "thread_state.h"
 

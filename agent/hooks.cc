@@ -4,7 +4,9 @@
 
 #include <climits>
 
+#include "agent.h"
 #include "cohorts.h"
+#include "live_table.h"
 #include "real_alloc.h"
 #include "sampler.h"
 #include "stack_capture.h"
@@ -125,7 +127,7 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
   uint16_t cohort = static_cast<uint16_t>(CohortOf(g_agent.epoch.load(std::memory_order_relaxed)));
   uint16_t session = CurrentSession();
   LiveBlock stale;
-  switch (g_agent.live.Insert(pointer, LiveBlock{stack_id, cohort, session, size, weight},
+  switch (g_live_table.Insert(pointer, LiveBlock{stack_id, cohort, session, size, weight},
                               &stale)) {
     case LiveTable::InsertResult::kFull:
       counters.dropped_live_table_full.fetch_add(1, std::memory_order_relaxed);
@@ -165,16 +167,16 @@ void OnSampleDue(void* pointer, size_t size) {
 }
 
 void OnMaybeSampledFree(void* pointer) {
-  if (pointer == nullptr || !g_agent.live.initialized()) return;
+  if (pointer == nullptr || !g_live_table.initialized()) return;
   LiveBlock block;
-  if (g_agent.live.Erase(pointer, &block)) RecordFree(block);
+  if (g_live_table.Erase(pointer, &block)) RecordFree(block);
 }
 
 ReallocTicket BeforeRealloc(void* old_pointer) {
   ReallocTicket ticket;
-  if (old_pointer != nullptr && g_agent.live.MaybeContains(old_pointer) &&
-      g_agent.live.initialized()) {
-    ticket.old_was_sampled = g_agent.live.Erase(old_pointer, &ticket.old_block);
+  if (old_pointer != nullptr && g_live_table.MaybeContains(old_pointer) &&
+      g_live_table.initialized()) {
+    ticket.old_was_sampled = g_live_table.Erase(old_pointer, &ticket.old_block);
   }
   return ticket;
 }
@@ -185,7 +187,7 @@ void AfterRealloc(const ReallocTicket& ticket, void* old_pointer, void* new_poin
     LiveBlock stale;
     // A failed realloc leaves the old block in place: it is live again.
     if (!failed ||
-        g_agent.live.Insert(old_pointer, ticket.old_block, &stale) ==
+        g_live_table.Insert(old_pointer, ticket.old_block, &stale) ==
             LiveTable::InsertResult::kFull) {
       RecordFree(ticket.old_block);
     }

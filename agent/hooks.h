@@ -2,19 +2,21 @@
 // allocator. The inline part is the per-allocation hot path: one subtraction
 // and a sign test on malloc, one byte load on free. Everything else is cold,
 // out of line, and runs only for sampled allocations and frees of blocks the
-// filter cannot rule out.
+// filter cannot rule out. It includes only what the inline part reads.
 #pragma once
 
 #include <cstddef>
 
-#include "agent.h"
 #include "compiler.h"
+#include "live_table.h"
 #include "thread_state.h"
 
 namespace heapdrift::agent {
 
-void OnSampleDue(void* pointer, size_t size);
-void OnMaybeSampledFree(void* pointer);
+// The sampled branches: cold and out of line, so that the inline paths below
+// stay a few instructions with no call (tests/agent/hot_path_test.cc).
+HD_COLD void OnSampleDue(void* pointer, size_t size);
+HD_COLD void OnMaybeSampledFree(void* pointer);
 
 // After the real allocator returned `pointer` for a request of `size` bytes.
 HD_ALWAYS_INLINE void OnAlloc(void* pointer, size_t size) {
@@ -28,7 +30,7 @@ HD_ALWAYS_INLINE void OnAlloc(void* pointer, size_t size) {
 // leave the live table first, or another thread could get the same address
 // from the allocator and insert it while it is still there.
 HD_ALWAYS_INLINE void OnFree(void* pointer) {
-  if (HD_UNLIKELY(g_agent.live.MaybeContains(pointer))) OnMaybeSampledFree(pointer);
+  if (HD_UNLIKELY(g_live_table.MaybeContains(pointer))) OnMaybeSampledFree(pointer);
 }
 
 // realloc's bookkeeping around the real call: the old block leaves the live

@@ -41,6 +41,7 @@
 #include "environment.h"
 #include "frame_unwinder.h"
 #include "hooks.h"
+#include "live_table.h"
 #include "page_arena.h"
 #include "process_identity.h"
 #include "raw_log.h"
@@ -137,7 +138,7 @@ enum class Tables { kAll, kAllButBlocks };
 bool ReserveTables(const Options& options, Tables tables = Tables::kAll) {
   if ((tables == Tables::kAll &&
        (!g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)) ||
-        !g_agent.live.Init(static_cast<uint32_t>(options.max_live)))) ||
+        !g_live_table.Init(static_cast<uint32_t>(options.max_live)))) ||
       !g_agent.rings.Init(static_cast<uint32_t>(options.max_threads),
                           static_cast<uint32_t>(options.ring_events))) {
     LogLine("cannot reserve memory for its tables; profiling disabled");
@@ -188,15 +189,15 @@ void StartInForkedChild() {
     const void* kept[LiveTable::kMappings + StackTable::kMappings] = {};
     size_t kept_count = 0;
     if (keeps_blocks) {
-      g_agent.live.Mappings(kept);
+      g_live_table.Mappings(kept);
       g_agent.stacks.Mappings(kept + LiveTable::kMappings);
       kept_count = std::size(kept);
-      g_agent.live.AdoptAfterFork();
+      g_live_table.AdoptAfterFork();
       g_agent.stacks.AdoptAfterFork();
       g_agent.session.fetch_add(1, std::memory_order_acq_rel);
     } else {
       std::construct_at(&g_agent.stacks);
-      std::construct_at(&g_agent.live);
+      std::construct_at(&g_live_table);
       // The parent's early heap is what the scan reads as roots; without
       // the inherited blocks there is no scan.
       g_agent.heap_end_at_start = reinterpret_cast<uintptr_t>(sbrk(0));

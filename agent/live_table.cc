@@ -6,6 +6,8 @@
 
 namespace heapdrift::agent {
 
+constinit LiveTable g_live_table;
+
 bool LiveTable::Init(uint32_t capacity) {
   uint32_t buckets = 1;
   while (buckets * kBucketSlots < capacity) buckets <<= 1;

@@ -132,4 +132,10 @@ class LiveTable {
   std::atomic<uint64_t> live_count_{0};
 };
 
+// The sampled blocks still live, process-wide: a global of its own, apart
+// from the rest of the agent's state (agent.h), so that the free path's
+// header (hooks.h) sees only this and the thread state. Constant-initialised
+// and never destroyed, as g_agent is.
+extern LiveTable g_live_table;
+
 }  // namespace heapdrift::agent

@@ -6,9 +6,8 @@
 #include <cstring>
 #include <iterator>
 
-#include "control_protocol.h"
 #include "environment.h"
-#include "option_limits.h"
+#include "option_table.h"
 
 namespace heapdrift::agent {
 namespace {
@@ -22,8 +21,10 @@ struct SettingSource {
   const char* Get(const char* name) const { return lookup(name, context); }
 };
 
-bool ParseCount(const SettingSource& source, const char* name, uint64_t min, uint64_t max,
-                uint64_t* value, char* error, unsigned long error_size) {
+bool ParseCount(const SettingSource& source, const CountOption& option, uint64_t* value,
+                char* error, unsigned long error_size) {
+  const char* name = option.variable;
+  const uint64_t min = option.min, max = option.max;
   const char* text = source.Get(name);
   if (text == nullptr || *text == '\0') return true;
   char* end = nullptr;
@@ -39,8 +40,9 @@ bool ParseCount(const SettingSource& source, const char* name, uint64_t min, uin
   return true;
 }
 
-bool ParseFlag(const SettingSource& source, const char* name, bool* value, char* error,
+bool ParseFlag(const SettingSource& source, const FlagOption& option, bool* value, char* error,
                unsigned long error_size) {
+  const char* name = option.variable;
   const char* text = source.Get(name);
   if (text == nullptr || *text == '\0') return true;
   if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
@@ -54,8 +56,9 @@ bool ParseFlag(const SettingSource& source, const char* name, bool* value, char*
   return true;
 }
 
-bool ParseFollow(FollowMode* mode, char* error, unsigned long error_size) {
-  const char* text = GetEnv("HEAPDRIFT_FOLLOW");
+bool ParseFollow(const SettingSource& source, FollowMode* mode, char* error,
+                 unsigned long error_size) {
+  const char* text = source.Get(option::follow.variable);
   if (text == nullptr || *text == '\0') return true;
   for (size_t i = 0; i < std::size(kFollowModeNames); ++i) {
     if (strcmp(text, kFollowModeNames[i]) == 0) {
@@ -63,7 +66,8 @@ bool ParseFollow(FollowMode* mode, char* error, unsigned long error_size) {
       return true;
     }
   }
-  int used = snprintf(error, error_size, "invalid HEAPDRIFT_FOLLOW='%.64s' (expected", text);
+  int used = snprintf(error, error_size, "invalid %s='%.64s' (expected", option::follow.variable,
+                      text);
   for (const char* name : kFollowModeNames) {
     if (used < 0 || static_cast<unsigned long>(used) >= error_size) break;
     used += snprintf(error + used, error_size - used, " %s", name);
@@ -77,25 +81,37 @@ bool ParseFollow(FollowMode* mode, char* error, unsigned long error_size) {
 // The rate settings, the same for a start and for a wake.
 bool ParseRate(const SettingSource& source, Options* options, char* error,
                unsigned long error_size) {
-  return ParseCount(source, kSampleBytesVariable, kMinSampleBytes, kMaxSampleBytes,
-                    &options->sample_bytes, error, error_size) &&
-         ParseCount(source, kMaxSamplesPerSecVariable, 0, 10000000,
-                    &options->max_samples_per_sec, error, error_size) &&
-         ParseCount(source, kIntervalMsVariable, kMinIntervalMs, kMaxIntervalMs,
-                    &options->interval_ms, error, error_size);
+  return ParseCount(source, option::sample_bytes, &options->sample_bytes, error, error_size) &&
+         ParseCount(source, option::max_samples_per_sec, &options->max_samples_per_sec, error,
+                    error_size) &&
+         ParseCount(source, option::interval_ms, &options->interval_ms, error, error_size);
 }
 
-bool ParseOutput(const SettingSource& source, Options* options, char* error,
-                 unsigned long error_size) {
-  const char* output = source.Get(kOutputVariable);
+bool Parse_output(const SettingSource& source, Options* options, char* error,
+                  unsigned long error_size) {
+  const char* output = source.Get(option::output.variable);
   if (output == nullptr) return true;
   size_t length = strlen(output);
   if (length == 0 || length >= sizeof(options->output) ||
       (strncmp(output, "unix:", 5) == 0 && length == 5)) {
-    snprintf(error, error_size, "invalid HEAPDRIFT_OUTPUT (expected a file path or unix:/path)");
+    snprintf(error, error_size, "invalid %s (expected a file path or unix:/path)",
+             option::output.variable);
     return false;
   }
   memcpy(options->output, output, length + 1);
+  return true;
+}
+
+bool Parse_control_dir(const SettingSource& source, Options* options, char* error,
+                       unsigned long error_size) {
+  const char* directory = source.Get(option::control_dir.variable);
+  if (directory == nullptr || *directory == '\0') return true;
+  if (directory[0] != '/' || strlen(directory) >= sizeof(options->control_dir)) {
+    snprintf(error, error_size, "invalid %s (expected an absolute directory path)",
+             option::control_dir.variable);
+    return false;
+  }
+  strcpy(options->control_dir, directory);
   return true;
 }
 
@@ -106,30 +122,23 @@ const char* Options::socket_path() const { return output + 5; }
 
 bool ParseOptions(Options* options, char* error, unsigned long error_size) {
   SettingSource source{FromEnvironment, nullptr};
-  if (!ParseOutput(source, options, error, error_size) ||
-      !ParseRate(source, options, error, error_size) ||
-      !ParseCount(source, "HEAPDRIFT_MAX_STACKS", 16, 1 << 24, &options->max_stacks, error,
-                  error_size) ||
-      !ParseCount(source, "HEAPDRIFT_MAX_LIVE", 0, uint64_t{1} << 30, &options->max_live, error,
-                  error_size) ||
-      !ParseCount(source, "HEAPDRIFT_MAX_THREADS", 1, 65536, &options->max_threads, error,
-                  error_size) ||
-      !ParseCount(source, "HEAPDRIFT_RING_EVENTS", 0, 1 << 24, &options->ring_events, error,
-                  error_size) ||
-      !ParseFollow(&options->follow, error, error_size) ||
-      !ParseFlag(source, "HEAPDRIFT_LEAK_SCAN", &options->leak_scan, error, error_size) ||
-      !ParseFlag(source, control::kDormantVariable, &options->dormant, error, error_size)) {
-    return false;
-  }
-  if (const char* directory = GetEnv(control::kControlDirVariable);
-      directory != nullptr && *directory != '\0') {
-    if (directory[0] != '/' || strlen(directory) >= sizeof(options->control_dir)) {
-      snprintf(error, error_size, "invalid %s (expected an absolute directory path)",
-               control::kControlDirVariable);
-      return false;
-    }
-    strcpy(options->control_dir, directory);
-  }
+  // Every setting in the table's order. The two texts have rules of their own.
+#define HEAPDRIFT_TEXT(field, variable, default_value, capacity) \
+  Parse_##field(source, options, error, error_size) &&
+#define HEAPDRIFT_COUNT(field, variable, default_value, min, max) \
+  ParseCount(source, option::field, &options->field, error, error_size) &&
+#define HEAPDRIFT_CHOICE(field, variable, type, default_value) \
+  ParseFollow(source, &options->field, error, error_size) &&
+#define HEAPDRIFT_FLAG(field, variable, default_value) \
+  ParseFlag(source, option::field, &options->field, error, error_size) &&
+  bool parsed =
+#include "option_table.inc"
+      true;
+#undef HEAPDRIFT_TEXT
+#undef HEAPDRIFT_COUNT
+#undef HEAPDRIFT_CHOICE
+#undef HEAPDRIFT_FLAG
+  if (!parsed) return false;
   if (options->leak_scan && options->sample_bytes != 1) {
     snprintf(error, error_size,
              "HEAPDRIFT_LEAK_SCAN=1 needs exact mode (HEAPDRIFT_SAMPLE_BYTES=1)");
@@ -157,7 +166,7 @@ bool ParseWakeSettings(Options* options, SettingLookup lookup, const void* conte
                        unsigned long error_size) {
   SettingSource source{lookup, context};
   options->output[0] = '\0';  // the connection, unless the wake names a receiver
-  if (!ParseOutput(source, options, error, error_size) ||
+  if (!Parse_output(source, options, error, error_size) ||
       !ParseRate(source, options, error, error_size)) {
     return false;
   }

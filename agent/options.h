@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "option_limits.h"
+#include "option_table.h"
 #include "process_identity.h"
 
 namespace heapdrift::agent {
@@ -18,22 +18,18 @@ enum class ImageRole {
 };
 
 struct Options {
-  // HEAPDRIFT_OUTPUT: a file path, or "unix:/path.sock" to stream to a
-  // receiver. "%p" in a file path becomes the pid.
-  char output[4096] = "heapdrift-%p.rec";
-  uint64_t sample_bytes = 64 * 1024;           // HEAPDRIFT_SAMPLE_BYTES (1 = exact)
-  uint64_t max_samples_per_sec = 2000;         // HEAPDRIFT_MAX_SAMPLES_PER_SEC (0 = fixed)
-  uint64_t interval_ms = 1000;                 // HEAPDRIFT_INTERVAL_MS
-  uint64_t max_stacks = 0;                     // HEAPDRIFT_MAX_STACKS (0 = by mode)
-  uint64_t max_live = 0;                       // HEAPDRIFT_MAX_LIVE (0 = by mode)
-  uint64_t max_threads = 1024;                 // HEAPDRIFT_MAX_THREADS
-  uint64_t ring_events = 0;                    // HEAPDRIFT_RING_EVENTS (0 = by mode)
-  FollowMode follow = kDefaultFollowMode;      // HEAPDRIFT_FOLLOW
-  bool leak_scan = false;                      // HEAPDRIFT_LEAK_SCAN (exact mode only)
-  // HEAPDRIFT_DORMANT: interpose, record nothing until `heapdrift attach`
-  // wakes the agent over its control socket (proto/control_protocol.h).
-  bool dormant = false;
-  char control_dir[256] = "";                  // HEAPDRIFT_CONTROL_DIR ("" = the default)
+  // The settings (option_table.inc says what each one is).
+#define HEAPDRIFT_TEXT(field, variable, default_value, capacity) \
+  char field[capacity] = default_value;
+#define HEAPDRIFT_COUNT(field, variable, default_value, min, max) \
+  uint64_t field = default_value;
+#define HEAPDRIFT_CHOICE(field, variable, type, default_value) type field = default_value;
+#define HEAPDRIFT_FLAG(field, variable, default_value) bool field = default_value;
+#include "option_table.inc"
+#undef HEAPDRIFT_TEXT
+#undef HEAPDRIFT_COUNT
+#undef HEAPDRIFT_CHOICE
+#undef HEAPDRIFT_FLAG
 
   // Not settings: where this program image stands in the recorded tree.
   ImageRole role = ImageRole::kFirst;

@@ -8,7 +8,9 @@
 // be resurrected on freed memory.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace heapdrift::agent {
 
@@ -36,6 +38,13 @@ struct ThreadState {
   uintptr_t stack_low;
   uintptr_t stack_high;
 };
+
+// The hot path's one field first, the whole state in one cache line, and
+// nothing that would need a TLS destructor (see above).
+static_assert(offsetof(ThreadState, bytes_until_sample) == 0);
+static_assert(sizeof(ThreadState) <= 64);
+static_assert(std::is_trivially_destructible_v<ThreadState>);
+static_assert(std::is_standard_layout_v<ThreadState>);
 
 extern __thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
 

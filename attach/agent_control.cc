@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/option_limits.h"
+#include "agent/option_table.h"
 #include "control_protocol.h"
 
 namespace heapdrift {
@@ -93,12 +93,12 @@ WakeStatus WakeAgent(const std::string& socket_path, const WakeSettings& setting
   }
   std::string request = std::string(control::kWakeGreeting) + "\n";
   if (settings.sample_bytes != 0) {
-    request += std::string(agent::kSampleBytesVariable) + "=" + std::to_string(settings.sample_bytes) + "\n";
+    request += std::string(agent::option::sample_bytes.variable) + "=" + std::to_string(settings.sample_bytes) + "\n";
   }
   if (settings.interval_ms != 0) {
-    request += std::string(agent::kIntervalMsVariable) + "=" + std::to_string(settings.interval_ms) + "\n";
+    request += std::string(agent::option::interval_ms.variable) + "=" + std::to_string(settings.interval_ms) + "\n";
   }
-  if (!settings.receiver.empty()) request += std::string(agent::kOutputVariable) + "=" + settings.receiver + "\n";
+  if (!settings.receiver.empty()) request += std::string(agent::option::output.variable) + "=" + settings.receiver + "\n";
   request += "\n";
   std::string answer;
   if (!SendAll(fd, request) || !ReadAnswer(fd, &answer)) {

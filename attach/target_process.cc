@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "agent/option_table.h"
 #include "control_protocol.h"
 
 namespace heapdrift {
@@ -105,8 +106,8 @@ std::optional<TargetProcess> ReadTargetProcess(pid_t pid) {
     }
   }
   std::ifstream environ_file(ProcPath(pid, "environ"));
-  std::string dormant_prefix = std::string(control::kDormantVariable) + "=";
-  std::string directory_prefix = std::string(control::kControlDirVariable) + "=";
+  std::string dormant_prefix = std::string(agent::option::dormant.variable) + "=";
+  std::string directory_prefix = std::string(agent::option::control_dir.variable) + "=";
   for (std::string entry; std::getline(environ_file, entry, '\0');) {
     if (entry.compare(0, dormant_prefix.size(), dormant_prefix) == 0) {
       std::string value = entry.substr(dormant_prefix.size());

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "frame_unwinder.h"
 #include "hooks.h"
+#include "live_table.h"
 #include "sampler.h"
 #include "stack_capture.h"
 #include "thread_state.h"
@@ -18,7 +19,7 @@ namespace {
 
 void SetUpAgentTables() {
   static bool ready = [] {
-    g_agent.live.Init(1 << 18);
+    g_live_table.Init(1 << 18);
     g_agent.stacks.Init(1 << 16);
     InitFrameUnwinder();  // as the agent's constructor does
     return true;
@@ -69,8 +70,8 @@ void BM_LiveTableInsertErase(benchmark::State& state) {
   uintptr_t address = 0x100000;
   for (auto _ : state) {
     address += 64;
-    g_agent.live.Insert(reinterpret_cast<void*>(address), {1, 0, 0, 64, 1.0}, &stale);
-    g_agent.live.Erase(reinterpret_cast<void*>(address), &erased);
+    g_live_table.Insert(reinterpret_cast<void*>(address), {1, 0, 0, 64, 1.0}, &stale);
+    g_live_table.Erase(reinterpret_cast<void*>(address), &erased);
   }
 }
 BENCHMARK(BM_LiveTableInsertErase);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent_environment.h"
 #include "agent_locator.h"
 #include "check_output.h"
 #include "child_process.h"
@@ -217,22 +218,18 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
       return;
     }
 
-    std::vector<std::pair<std::string, std::string>> env;
-    const char* preload = std::getenv("LD_PRELOAD");
-    env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
-    env.emplace_back(agent::kOutputVariable, recordings.path() + "/%p.rec");
-    env.emplace_back(agent::kSampleBytesVariable, std::to_string(settings->sample_bytes));
-    env.emplace_back("HEAPDRIFT_LEAK_SCAN", settings->sample_bytes == 1 ? "1" : "0");
-    env.emplace_back("HEAPDRIFT_FOLLOW", FollowModeName(settings->follow_fork
-                                                            ? agent::FollowMode::kAll
-                                                            : agent::FollowMode::kExec));
-    if (settings->interval_ms != 0) {
-      env.emplace_back(agent::kIntervalMsVariable, std::to_string(settings->interval_ms));
-    }
+    AgentSettings agent_settings;
+    agent_settings.output = recordings.path() + "/%p.rec";
+    agent_settings.sample_bytes = settings->sample_bytes;
+    agent_settings.set_leak_scan = true;
+    agent_settings.leak_scan = settings->sample_bytes == 1;
+    agent_settings.follow =
+        FollowModeName(settings->follow_fork ? agent::FollowMode::kAll : agent::FollowMode::kExec);
+    agent_settings.interval_ms = settings->interval_ms;
+    Environment env = AgentEnvironment(*agent, agent_settings);
     // Perl frees nothing at exit unless asked to: ask, so that the perl
     // scripts a build or test runner calls do not drown the report.
     if (std::getenv("PERL_DESTRUCT_LEVEL") == nullptr) env.emplace_back("PERL_DESTRUCT_LEVEL", "2");
-    unsetenv(agent::kRootPidVariable);  // this tree is a new one, even under another check
     ChildResult result = RunChild(settings->command, env, ChildLimits{settings->timeout});
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());

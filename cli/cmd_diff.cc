@@ -3,13 +3,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "command_support.h"
 #include "commands.h"
+#include "diff_output.h"
 #include "exit_codes.h"
-#include "format.h"
 #include "heap_diff.h"
 #include "recording.h"
 #include "site_series.h"
@@ -68,42 +67,10 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
     CallSiteResolver resolver(recording, settings->wrappers, settings->debug_paths);
     HeapDiff diff = BuildHeapDiff(resolver, from, to);
     PrintWarnings(resolver.warnings());
-    size_t shown = std::min(settings->top, diff.sites.size());
     if (settings->json) {
-      nlohmann::json sites = nlohmann::json::array();
-      for (size_t i = 0; i < shown; ++i) {
-        const SiteChange& site = diff.sites[i];
-        sites.push_back({{"function", site.site.function.empty() ? site.site.ModuleOffset()
-                                                                 : site.site.function},
-                         {"file", site.site.file},
-                         {"line", site.site.line},
-                         {"live_bytes_from", static_cast<int64_t>(site.live_bytes_from)},
-                         {"live_bytes_to", static_cast<int64_t>(site.live_bytes_to)},
-                         {"change_bytes", static_cast<int64_t>(site.change())},
-                         {"live_objects_from", static_cast<int64_t>(site.live_objects_from)},
-                         {"live_objects_to", static_cast<int64_t>(site.live_objects_to)},
-                         {"allocated_bytes_between",
-                          static_cast<int64_t>(site.allocated_bytes_between)}});
-      }
-      nlohmann::json out = {{"from_seconds", diff.from_seconds},
-                            {"to_seconds", diff.to_seconds},
-                            {"live_bytes_from", static_cast<int64_t>(diff.live_from)},
-                            {"live_bytes_to", static_cast<int64_t>(diff.live_to)},
-                            {"sites", sites}};
-      std::puts(out.dump(2).c_str());
+      std::puts(DiffJson(diff, settings->top).dump(2).c_str());
     } else {
-      fmt::print("heapdrift diff: {}, {:.1f} s -> {:.1f} s\n", settings->path, diff.from_seconds,
-                 diff.to_seconds);
-      fmt::print("estimated live heap {} -> {} ({})\n\n", HumanBytes(diff.live_from),
-                 HumanBytes(diff.live_to), SignedBytes(diff.live_to - diff.live_from));
-      fmt::print("{:>12}  {:>10}  {:>10}  {:>12}  {}\n", "change", "from", "to", "allocated",
-                 "allocating call site");
-      for (size_t i = 0; i < shown; ++i) {
-        const SiteChange& site = diff.sites[i];
-        fmt::print("{:>12}  {:>10}  {:>10}  {:>12}  {}\n", SignedBytes(site.change()),
-                   HumanBytes(site.live_bytes_from), HumanBytes(site.live_bytes_to),
-                   HumanBytes(site.allocated_bytes_between), FrameTitle(site.site));
-      }
+      PrintDiffText(stdout, settings->path, diff, settings->top);
     }
     *exit_code = kExitOk;
   });

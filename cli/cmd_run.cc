@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent_environment.h"
 #include "agent_locator.h"
 #include "child_process.h"
 #include "command_support.h"
@@ -22,7 +23,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     std::string output;
     uint64_t sample_bytes = 0;
     uint64_t interval_ms = 0;
-    std::string follow = FollowModeName(agent::kDefaultFollowMode);
+    std::string follow = FollowModeName(agent::option::follow.default_value);
     bool follow_fork = false;
     bool dormant = false;
     std::vector<std::string> command;
@@ -71,25 +72,14 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       *exit_code = kExitCannotRun;
       return;
     }
-    std::vector<std::pair<std::string, std::string>> env;
-    const char* preload = std::getenv("LD_PRELOAD");
-    env.emplace_back("LD_PRELOAD", *agent + (preload && *preload ? ":" + std::string(preload) : ""));
-    if (settings->dormant) {
-      env.emplace_back(control::kDormantVariable, "1");
-    } else {
-      env.emplace_back(agent::kOutputVariable, output);
-    }
-    if (settings->sample_bytes != 0) {
-      env.emplace_back(agent::kSampleBytesVariable, std::to_string(settings->sample_bytes));
-    }
-    if (settings->interval_ms != 0) {
-      env.emplace_back(agent::kIntervalMsVariable, std::to_string(settings->interval_ms));
-    }
-    env.emplace_back("HEAPDRIFT_FOLLOW", settings->follow_fork
-                                             ? FollowModeName(agent::FollowMode::kAll)
-                                             : settings->follow);
-    unsetenv(agent::kRootPidVariable);  // a new tree, even inside a recorded one
-    ChildResult result = RunChild(settings->command, env);
+    AgentSettings agent_settings;
+    agent_settings.dormant = settings->dormant;
+    if (!settings->dormant) agent_settings.output = output;
+    agent_settings.sample_bytes = settings->sample_bytes;
+    agent_settings.interval_ms = settings->interval_ms;
+    agent_settings.follow =
+        settings->follow_fork ? FollowModeName(agent::FollowMode::kAll) : settings->follow;
+    ChildResult result = RunChild(settings->command, AgentEnvironment(*agent, agent_settings));
     if (!result.started) {
       std::fprintf(stderr, "heapdrift: %s\n", result.error.c_str());
       *exit_code = ExitCodeForStartFailure(result);

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/option_limits.h"
+#include "agent/option_table.h"
 #include "exit_codes.h"
 #include "numbers.h"
 
@@ -78,14 +78,10 @@ void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
 
 void AddSamplingOptions(CLI::App* command, uint64_t* sample_bytes, const std::string& sample_help,
                         uint64_t* interval_ms) {
-  AddSizeOption(command, "--sample-bytes", sample_bytes, sample_help, agent::kMinSampleBytes,
-                agent::kMaxSampleBytes);
+  AddSizeOption(command, "--sample-bytes", sample_bytes, sample_help, agent::option::sample_bytes.min,
+                agent::option::sample_bytes.max);
   AddCountOption(command, "--interval-ms", interval_ms, "Milliseconds between snapshots",
-                 agent::kMinIntervalMs, agent::kMaxIntervalMs);
-}
-
-std::string FollowModeName(agent::FollowMode mode) {
-  return agent::kFollowModeNames[static_cast<size_t>(mode)];
+                 agent::option::interval_ms.min, agent::option::interval_ms.max);
 }
 
 void AddFollowOption(CLI::App* command, std::string* mode) {

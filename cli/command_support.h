@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/option_limits.h"
+#include "agent/option_table.h"
 #include "recording.h"
 
 namespace heapdrift::cli {
@@ -29,8 +29,7 @@ void AddSymbolOptions(CLI::App* command, std::vector<std::string>* wrappers,
 void AddSamplingOptions(CLI::App* command, uint64_t* sample_bytes, const std::string& sample_help,
                         uint64_t* interval_ms);
 
-// HEAPDRIFT_FOLLOW's value for `mode`, and --follow MODE taking those values.
-std::string FollowModeName(agent::FollowMode mode);
+// --follow MODE, taking HEAPDRIFT_FOLLOW's values.
 void AddFollowOption(CLI::App* command, std::string* mode);
 
 // Whether `path` can be written as an output: an existing file we may write

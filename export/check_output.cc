@@ -8,6 +8,7 @@
 #include <map>
 
 #include "format.h"
+#include "frame_json.h"
 
 namespace heapdrift {
 namespace {
@@ -146,21 +147,6 @@ std::string FailureDetails(const ProcessCheck& process, const CheckOptions& opti
     }
   }
   return text;
-}
-
-nlohmann::json FrameJson(const symbolizer::Frame& frame) {
-  return {{"function", frame.function},
-          {"file", frame.file},
-          {"line", frame.line},
-          {"module", frame.module},
-          {"module_offset", frame.module_offset},
-          {"inlined", frame.inlined}};
-}
-
-nlohmann::json StackJson(const std::vector<symbolizer::Frame>& stack) {
-  nlohmann::json frames = nlohmann::json::array();
-  for (const symbolizer::Frame& frame : stack) frames.push_back(FrameJson(frame));
-  return frames;
 }
 
 std::string XmlEscape(std::string_view text) {

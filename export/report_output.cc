@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "format.h"
+#include "frame_json.h"
 #include "recording_tree.h"
 
 namespace heapdrift {
@@ -48,12 +49,6 @@ void PrintRanked(std::FILE* out, const std::vector<SiteReport>& sites, size_t to
   }
 }
 
-nlohmann::json FrameJson(const symbolizer::Frame& frame) {
-  return {{"function", frame.function.empty() ? frame.ModuleOffset() : frame.function},
-          {"file", frame.file},
-          {"line", frame.line}};
-}
-
 // What a verdict was drawn from (README "How growth is judged").
 nlohmann::json EvidenceJson(const Evidence& evidence) {
   nlohmann::json json = {{"rise_bytes", evidence.whole.bytes},
@@ -76,8 +71,6 @@ double FastestGrowth(const ProcessReport& process) {
 }
 
 nlohmann::json SiteJson(const SiteReport& site, const ProcessReport& process) {
-  nlohmann::json stack = nlohmann::json::array();
-  for (const symbolizer::Frame& frame : site.stack) stack.push_back(FrameJson(frame));
   nlohmann::json entry = FrameJson(site.site);
   entry["pid"] = process.recording.header.pid();
   entry["recording"] = process.path;
@@ -86,7 +79,7 @@ nlohmann::json SiteJson(const SiteReport& site, const ProcessReport& process) {
   entry["confidence"] = site.classification.confidence;
   entry["growth_interval"] = {site.rate.low, site.rate.high};
   entry["evidence"] = EvidenceJson(site.evidence);
-  entry["stack"] = std::move(stack);
+  entry["stack"] = StackJson(site.stack);
   return entry;
 }
 

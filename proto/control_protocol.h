@@ -12,7 +12,7 @@
 // One connection is one recording:
 //   peer  -> agent  "heapdrift-wake 1\n", then settings, one NAME=value per
 //                   line (the agent's own HEAPDRIFT_* names and bounds, only
-//                   those in agent/option_limits.h's kWakeSettings), then an
+//                   those in agent/option_table.h's kWakeSettings), then an
 //                   empty line;
 //   agent -> peer   "ok\n" and the recording stream (the framing of a socket
 //                   stream: a header record, then snapshots), or
@@ -28,8 +28,6 @@
 
 namespace heapdrift::control {
 
-inline constexpr char kDormantVariable[] = "HEAPDRIFT_DORMANT";
-inline constexpr char kControlDirVariable[] = "HEAPDRIFT_CONTROL_DIR";
 // printf pattern of the default directory, from the effective uid.
 inline constexpr char kDefaultControlDirPattern[] = "/tmp/heapdrift-%u";
 // printf pattern of the socket's name in the directory, from the pid.

@@ -1,5 +1,5 @@
 // The recording format's constants, written once for the agent's hand-made
-// encoder (agent/snapshot_encoder.cc) and every reader (recording/recording.cc,
+// encoder (agent/collector/snapshot_encoder.cc) and every reader (recording/recording.cc,
 // the stream receiver, the tree finder). Header only: the agent includes it
 // without linking anything of proto/.
 #pragma once

@@ -154,7 +154,7 @@ void StreamReceiver::AddConnection(int socket) {
 }
 
 // The file is named when the first snapshot comes, as the agent names files
-// (agent/sink.h): the tree's first process gets the output path, unless an
+// (agent/collector/sink.h): the tree's first process gets the output path, unless an
 // earlier image of it already wrote a snapshot there; every other process
 // PATH.<pid>, then PATH.<pid>.1, ... An agent that sends no snapshot (a
 // wrapper that exec'd at once) leaves no file.

@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "collector.h"
 #include "hooks.h"
+#include "live_table.h"
 #include "recording.h"
 #include "sampler.h"
 #include "stack_capture.h"
@@ -55,7 +56,7 @@ TEST(AgentCore, ThreadsAndTheCollectorTogetherLoseNothing) {
   options.ring_events = 64;  // small rings: the spill path must carry the overflow
   options.max_stacks = 4096;
   ASSERT_TRUE(g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)));
-  ASSERT_TRUE(g_agent.live.Init(1 << 16));
+  ASSERT_TRUE(g_live_table.Init(1 << 16));
   ASSERT_TRUE(g_agent.rings.Init(16, static_cast<uint32_t>(options.ring_events)));
   ASSERT_TRUE(InitThreadExitKey());
   g_sampler.Configure(1, 0);
@@ -134,9 +135,9 @@ TEST(AgentCore, EachWakeIsARecordingOfItsOwnWhileTheHostRunsOn) {
   // 160 ms after Finish); a dormant agent never has one, and this test must
   // not share the collector with it.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  if (!g_agent.live.initialized()) {  // this test alone (a filter)
+  if (!g_live_table.initialized()) {  // this test alone (a filter)
     ASSERT_TRUE(g_agent.stacks.Init(static_cast<uint32_t>(options.max_stacks)));
-    ASSERT_TRUE(g_agent.live.Init(1 << 16));
+    ASSERT_TRUE(g_live_table.Init(1 << 16));
     ASSERT_TRUE(g_agent.rings.Init(16, static_cast<uint32_t>(options.ring_events)));
     ASSERT_TRUE(InitThreadExitKey());
     ASSERT_TRUE(g_collector.Prepare(options));  // as a dormant agent does, once

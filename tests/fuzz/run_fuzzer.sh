@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Builds the recording-reader fuzz target with clang's libFuzzer (and ASan,
-# UBSan) and runs it for a bounded time from the seed corpus.
+# libFuzzer on the recording reader and the growth statistics, for a bounded
+# time: meson configures a clang build of the tree beside this one (fuzz
+# instrumentation, ASan, UBSan) and builds the fuzz target alone; the run
+# starts from the checked-in seed corpus and writes what it finds to the
+# build directory, never to the source tree.
 # usage: run_fuzzer.sh SOURCE_ROOT BUILD_ROOT SECONDS
 set -euo pipefail
 source_root=$1 build_root=$2 seconds=${3:-20}
-out=$build_root/fuzz
-mkdir -p "$out/corpus"
-generated=$(dirname "$(find "$build_root/proto" -name heapdrift.pb.cc | head -n 1)")
-clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-  -I"$source_root/recording" -I"$source_root/analysis" -I"$source_root/proto" -I"$generated" \
-  "$source_root/tests/fuzz/recording_fuzzer.cc" \
-  "$source_root/recording/recording.cc" "$source_root/recording/site_series.cc" "$source_root/analysis/trend.cc" \
-  "$source_root/analysis/cohorts.cc" \
-  "$generated/heapdrift.pb.cc" \
-  -lprotobuf -o "$out/recording_fuzzer"
-cp -n "$source_root"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
+fuzz_build=$build_root/fuzz-build
+seeds=$source_root/tests/fuzz/corpus
+[ -n "$(ls -A "$seeds" 2>/dev/null)" ] || { echo "run_fuzzer: no seed corpus in $seeds" >&2; exit 1; }
+if [ ! -f "$fuzz_build/build.ninja" ]; then
+  CC=clang CXX=clang++ meson setup "$fuzz_build" "$source_root" -Dfuzz=true \
+    -Db_sanitize=address,undefined -Db_lundef=false >"$build_root/fuzz-setup.log" 2>&1 ||
+    { cat "$build_root/fuzz-setup.log" >&2; exit 1; }
+fi
+ninja -C "$fuzz_build" tests/fuzz/recording_fuzzer >/dev/null
+mkdir -p "$fuzz_build/found"
 # Leak detection is off: protobuf's descriptor pool is a process-lifetime
 # allocation, not a leak of the reader.
-ASAN_OPTIONS=detect_leaks=0 "$out/recording_fuzzer" -max_total_time="$seconds" \
-  -max_len=65536 -timeout=10 -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" 2>&1 | tail -n 12
+ASAN_OPTIONS=detect_leaks=0 "$fuzz_build/tests/fuzz/recording_fuzzer" \
+  -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1 \
+  -artifact_prefix="$fuzz_build/" "$fuzz_build/found" "$seeds" 2>&1 | tail -n 12

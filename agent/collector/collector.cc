@@ -17,6 +17,7 @@
 #include "control_protocol.h"
 #include "exit_caller.h"
 #include "got_redirect.h"
+#include "live_table.h"
 #include "page_arena.h"
 #include "leak_scan.h"
 #include "raw_log.h"
@@ -151,7 +152,7 @@ bool Collector::BeginSession(const Options& options, int connection) {
   // sleep tag a block with the next session while its allocation was
   // spilled and then dropped here: a free without its allocation.)
   uint32_t session = g_agent.session.fetch_add(1, std::memory_order_acq_rel) + 1;
-  g_agent.live.EraseOtherSessions(static_cast<uint16_t>(session));
+  g_live_table.EraseOtherSessions(static_cast<uint16_t>(session));
   g_agent.counters.spill_pending.store(false, std::memory_order_release);
   TakeSpilledFrees(false);
   TakeSpilledAllocations(false);
@@ -362,7 +363,7 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult*
                   counters.frees_spilled.load(std::memory_order_relaxed),
                   MappedBytes(),
                   g_sampler.current_interval(),
-                  g_agent.live.size(),
+                  g_live_table.size(),
                   stack_count,
                   counters.allocations_spilled.load(std::memory_order_relaxed),
                   counters.stacks_truncated.load(std::memory_order_relaxed)};

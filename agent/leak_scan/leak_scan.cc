@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "agent.h"
+#include "live_table.h"
 #include "memory_map.h"
 #include "page_arena.h"
 #include "real_alloc.h"
@@ -366,7 +367,7 @@ bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakSc
   size_t object_ranges = 0;
   dl_iterate_phdr(CountObjectRanges, &object_ranges);
   size_t object_range_bytes = sizeof(PageRegion) * (object_ranges + 1);
-  uint64_t live = g_agent.live.size();
+  uint64_t live = g_live_table.size();
   uint64_t capacity = live + 4096;  // blocks may be added until the world stops
   size_t block_bytes = sizeof(Block) * capacity;
   size_t worklist_bytes = sizeof(uint32_t) * capacity;
@@ -404,7 +405,7 @@ bool ScanForLeaks(uint32_t max_stacks, const ExitingThreadRoots& exiting, LeakSc
     const bool others_running = !stopped || world.running_count() > 0;
     const bool ask_allocator = glibc && !others_running;
     uint32_t count = 0;
-    g_agent.live.ForEach([&](uintptr_t address, const LiveBlock& block) {
+    g_live_table.ForEach([&](uintptr_t address, const LiveBlock& block) {
       if (count >= capacity) return;
       uintptr_t usable =
           ask_allocator ? g_real.malloc_usable_size(reinterpret_cast<void*>(address)) : 0;
