@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "recording_format.h"
+
 namespace heapdrift::agent {
 
 // HEAPDRIFT_FOLLOW: which processes started from a recorded one record too.

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "cohorts.h"
+#include "recording_format.h"
 
 namespace heapdrift::agent {
 
@@ -40,7 +41,7 @@ struct StackRecord {
 
 class StackTable {
  public:
-  static constexpr uint32_t kMaxDepth = 64;
+  static constexpr uint32_t kMaxDepth = format::kMaxStackDepth;
   static constexpr uint32_t kInvalidId = UINT32_MAX;
   static constexpr uint32_t kTruncatedDepth = 8;
 

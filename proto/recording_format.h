@@ -15,5 +15,12 @@ inline constexpr uint32_t kFormatVersion = 1;
 // Cohort k closes at snapshot 2^k - 1 of a 64-bit sequence: more than 64
 // cohorts in a header is corruption.
 inline constexpr uint32_t kMaxCohorts = 64;
+// Stack ids lie below this (the most HEAPDRIFT_MAX_STACKS allows), and a
+// stack holds at most kMaxStackDepth frames: beyond is corruption, which a
+// reader must not allocate for.
+inline constexpr uint32_t kMaxStackIds = 1u << 24;
+inline constexpr uint32_t kMaxStackDepth = 64;
+// A record's length prefix above this is corruption.
+inline constexpr uint32_t kMaxRecordBytes = 1u << 30;
 
 }  // namespace heapdrift::format

@@ -9,9 +9,6 @@
 namespace heapdrift {
 namespace {
 
-// A snapshot is at most a few tens of MB; anything claiming more is corrupt.
-constexpr uint32_t kMaxRecordBytes = 1u << 30;
-
 enum class Next { kRecord, kEnd, kTruncated, kTooLarge };
 
 // Walks the length-delimited records of a recording held in memory.
@@ -68,22 +65,21 @@ int ParseRecordPrefix(const char* data, size_t size, uint64_t* length) {
     if (i == size) return 0;
     auto byte = static_cast<uint8_t>(data[i]);
     *length |= uint64_t{byte & 0x7fu} << (7 * i);
-    if ((byte & 0x80) == 0) return *length > kMaxRecordBytes ? -1 : static_cast<int>(i + 1);
+    if ((byte & 0x80) == 0) {
+      return *length > format::kMaxRecordBytes ? -1 : static_cast<int>(i + 1);
+    }
   }
   return -1;
 }
 
 bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot) {
-  // Bounds the agent never exceeds (HEAPDRIFT_MAX_STACKS <= 2^24, 64 frames):
-  // anything beyond is corruption, and would make readers allocate for it.
-  constexpr uint32_t kMaxStackId = 1u << 24;
-  constexpr int kMaxFrames = 1024;
   if (snapshot.sequence() != recording->snapshots.size()) return false;
   for (const auto& site : snapshot.sites()) {
-    if (site.stack_id() >= kMaxStackId) return false;
+    if (site.stack_id() >= format::kMaxStackIds) return false;
   }
   for (const auto& stack : snapshot.stacks()) {
-    if (stack.id() >= kMaxStackId || stack.frames_size() > kMaxFrames) return false;
+    if (stack.id() >= format::kMaxStackIds ||
+        static_cast<uint32_t>(stack.frames_size()) > format::kMaxStackDepth) return false;
   }
   for (auto& stack : *snapshot.mutable_stacks()) {
     recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());

@@ -28,6 +28,14 @@ std::vector<std::string> Records(ByteBuffer& buffer) {
   return records;
 }
 
+// The buffer's one record, parsed as a `Message`; false if it holds more,
+// fewer, or one that does not parse.
+template <typename Message>
+bool OnlyRecord(ByteBuffer& buffer, Message* message) {
+  std::vector<std::string> records = Records(buffer);
+  return records.size() == 1 && message->ParseFromString(records[0]);
+}
+
 TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   ByteBuffer buffer;
   ProtoWriter writer(&buffer);
@@ -37,10 +45,8 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
                   /*root_pid=*/1200, /*process_start_ticks=*/424242};
   EncodeHeader(writer, info);
   ASSERT_TRUE(writer.ok());
-  auto records = Records(buffer);
-  ASSERT_EQ(records.size(), 1u);
   proto::Header header;
-  ASSERT_TRUE(header.ParseFromString(records[0]));
+  ASSERT_TRUE(OnlyRecord(buffer, &header));
   EXPECT_EQ(header.magic(), kRecordingMagic);
   EXPECT_EQ(header.format_version(), kFormatVersion);
   EXPECT_EQ(header.pid(), 1234u);
@@ -92,10 +98,8 @@ TEST(ProtoWriter, SnapshotDecodesWithLibprotobuf) {
   EndSnapshot(writer, token, memory, stats);
   ASSERT_TRUE(writer.ok());
 
-  auto records = Records(buffer);
-  ASSERT_EQ(records.size(), 1u);
   proto::Snapshot snapshot;
-  ASSERT_TRUE(snapshot.ParseFromString(records[0]));
+  ASSERT_TRUE(OnlyRecord(buffer, &snapshot));
   EXPECT_EQ(snapshot.sequence(), 7u);
   EXPECT_EQ(snapshot.time_ns(), 123456789u);
   EXPECT_TRUE(snapshot.final());
@@ -143,10 +147,8 @@ TEST(ProtoWriter, LargeNestedMessagesKeepExactLengths) {
   writer.String(5, big.c_str());
   writer.EndRecord(record);
   ASSERT_TRUE(writer.ok());
-  auto records = Records(buffer);
-  ASSERT_EQ(records.size(), 1u);
   proto::Header header;
-  ASSERT_TRUE(header.ParseFromString(records[0]));
+  ASSERT_TRUE(OnlyRecord(buffer, &header));
   EXPECT_EQ(header.executable(), big);
   buffer.Release();
 }

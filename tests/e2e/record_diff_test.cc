@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "background_receiver.h"
 #include "paths.h"
 #include "recording_queries.h"
 #include "subprocess.h"
@@ -16,21 +17,11 @@
 namespace heapdrift::testing {
 namespace {
 
-void WaitForFile(const std::string& path) {
-  for (int i = 0; i < 100 && !std::filesystem::exists(path); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
 TEST(Record, ReceivesAStreamedRecordingAndShowsTheLeakLive) {
   TempDir dir;
   std::string socket = dir.File("agent.sock");
-  ProcessResult receiver;
-  std::thread listening([&] {
-    receiver = RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o",
-                           dir.File("streamed.rec"), "--live", "--live-interval", "2"});
-  });
-  WaitForFile(socket);
+  BackgroundReceiver listening(socket, dir.File("streamed.rec"), {"--live", "--live-interval", "2"});
+  ASSERT_TRUE(listening.WaitUntilListening());
   struct stat info {};
   ASSERT_EQ(stat(socket.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u) << "the socket must be owner-only";
@@ -40,7 +31,7 @@ TEST(Record, ReceivesAStreamedRecordingAndShowsTheLeakLive) {
       RunUnderAgent({std::string(kExamplesDir) + "/session_leak", "--duration-sec", "9",
                      "--cart-percent", "40"},
                     "unix:" + socket, {{"HEAPDRIFT_INTERVAL_MS", "250"}});
-  listening.join();
+  const ProcessResult& receiver = listening.Wait();
   EXPECT_EQ(agent.exit_code, 0) << agent.err;
   EXPECT_EQ(LinesStartingWith(agent.err, "heapdrift:"), std::vector<std::string>{});
   ASSERT_EQ(receiver.exit_code, 0) << receiver.err;
@@ -54,12 +45,8 @@ TEST(Record, ReceivesAStreamedRecordingAndShowsTheLeakLive) {
 TEST(Record, CtrlCLeavesACompleteReadableRecording) {
   TempDir dir;
   std::string socket = dir.File("agent.sock");
-  ProcessResult receiver;
-  std::thread listening([&] {
-    receiver = RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o",
-                           dir.File("interrupted.rec")});
-  });
-  WaitForFile(socket);
+  BackgroundReceiver listening(socket, dir.File("interrupted.rec"));
+  ASSERT_TRUE(listening.WaitUntilListening());
   ProcessResult agent;
   std::thread host([&] {
     agent = RunUnderAgent({std::string(kExamplesDir) + "/session_leak", "--duration-sec", "6"},
@@ -70,7 +57,7 @@ TEST(Record, CtrlCLeavesACompleteReadableRecording) {
   for (const auto& line : LinesStartingWith(pids.out, "")) {
     if (!line.empty()) kill(std::stoi(line), SIGINT);
   }
-  listening.join();
+  const ProcessResult& receiver = listening.Wait();
   host.join();
   EXPECT_EQ(receiver.exit_code, 0) << receiver.err;
   EXPECT_EQ(agent.exit_code, 0) << "the host must outlive its receiver";
@@ -85,17 +72,14 @@ TEST(Record, CtrlCLeavesACompleteReadableRecording) {
 TEST(Record, RefusesASocketInUseAndBadArguments) {
   TempDir dir;
   std::string socket = dir.File("agent.sock");
-  std::thread first([&] {
-    RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o", dir.File("a.rec")}, {}, 5);
-  });
-  WaitForFile(socket);
+  BackgroundReceiver first(socket, dir.File("a.rec"), {}, 5);
+  ASSERT_TRUE(first.WaitUntilListening());
   ProcessResult second =
       RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o", dir.File("b.rec")});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
   ProcessResult bad = RunProcess({kCliPath, "record", "--listen", "/tmp/x.sock", "-o", "x"});
   EXPECT_EQ(bad.exit_code, 2);
-  first.join();
 }
 
 // Exact mode, so the comparison is free of sampling noise; a 4 MiB cache,

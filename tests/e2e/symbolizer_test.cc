@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "call_site_resolver.h"
 #include "paths.h"
@@ -61,6 +62,18 @@ const symbolizer::Frame* FindFunction(const std::vector<symbolizer::Frame>& fram
 
 std::string FileName(const std::string& path) { return fs::path(path).filename(); }
 
+// The recorded host's allocating function, symbolized with debug files
+// searched in `debug_paths` (libdwfl's default when empty); nullopt if no
+// frame names it.
+std::optional<symbolizer::Frame> HostFrame(const Recorded& recorded,
+                                           const std::string& debug_paths = "") {
+  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording), debug_paths);
+  std::vector<symbolizer::Frame> frames = AllFrames(recorded.recording, symbolizer);
+  const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
+  if (host == nullptr) return std::nullopt;
+  return *host;
+}
+
 TEST(Symbolizer, ResolvesFunctionFileAndLineInAProgramAndASharedLibrary) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host"), dir);
@@ -82,10 +95,8 @@ TEST(Symbolizer, ResolvesFunctionFileAndLineInAProgramAndASharedLibrary) {
 TEST(Symbolizer, WithoutDebugInformationFallsBackToElfSymbols) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host_nodebug"), dir);
-  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
-  auto frames = AllFrames(recorded.recording, symbolizer);
-  const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
-  ASSERT_NE(host, nullptr);
+  std::optional<symbolizer::Frame> host = HostFrame(recorded);
+  ASSERT_TRUE(host);
   EXPECT_EQ(host->file, "");
   EXPECT_EQ(host->line, 0);
 }
@@ -120,21 +131,16 @@ TEST(Symbolizer, FindsSeparateDebugInformationByBuildId) {
   fs::path debug_dir = dir.path() / "debug" / ".build-id" / hex.substr(0, 2);
   fs::create_directories(debug_dir);
   fs::copy_file(Host("symbols_host.debug"), debug_dir / (hex.substr(2) + ".debug"));
-  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording),
-                                    (dir.path() / "debug").string());
-  auto frames = AllFrames(recorded.recording, symbolizer);
-  const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
-  ASSERT_NE(host, nullptr);
+  std::optional<symbolizer::Frame> host = HostFrame(recorded, (dir.path() / "debug").string());
+  ASSERT_TRUE(host);
   EXPECT_EQ(host->line, recorded.host_line);
 }
 
 TEST(Symbolizer, FindsSeparateDebugInformationByDebuglink) {
   TempDir dir;
   Recorded recorded = Record(Host("symbols_host_debuglink"), dir);
-  symbolizer::Symbolizer symbolizer(heapdrift::SymbolizerModules(recorded.recording));
-  auto frames = AllFrames(recorded.recording, symbolizer);
-  const symbolizer::Frame* host = FindFunction(frames, "AllocateRecord");
-  ASSERT_NE(host, nullptr);
+  std::optional<symbolizer::Frame> host = HostFrame(recorded);
+  ASSERT_TRUE(host);
   EXPECT_EQ(host->line, recorded.host_line);
 }
 

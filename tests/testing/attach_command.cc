@@ -1,6 +1,8 @@
 #include "attach_command.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -70,6 +72,25 @@ RepeatedAttaches AttachFiftyTimes(const std::string& pid, const std::string& scr
     std::filesystem::remove(scratch_recording);
   }
   return rounds;
+}
+
+pid_t StartQuietAttach(const std::string& pid, const std::string& output) {
+  pid_t attach = fork();
+  if (attach == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(kCliPath, kCliPath, "attach", pid.c_str(), "--duration", "5s", "--interval-ms", "50",
+          "-o", output.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return attach;
+}
+
+void ExpectUnnoticed(const ProcessResult& finished, const ProcessResult& plain) {
+  EXPECT_EQ(finished.exit_code, plain.exit_code);
+  EXPECT_EQ(finished.out, plain.out);
+  EXPECT_EQ(finished.err, "");
 }
 
 }  // namespace heapdrift::testing

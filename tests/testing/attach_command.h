@@ -1,6 +1,8 @@
 // Running `heapdrift attach` in a test, and what its refusals look like.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -16,6 +18,14 @@ inline constexpr int kCannotAttach = 7;
 
 // `heapdrift attach ARGUMENTS...`
 ProcessResult Attach(std::vector<std::string> arguments, int timeout_sec = 60);
+
+// `heapdrift attach PID` recording into `output` for up to 5 s, started in
+// the background with its output discarded: for tests that kill it.
+pid_t StartQuietAttach(const std::string& pid, const std::string& output);
+
+// The target never noticed: it ended as the same program run without any
+// attach did (exit code, output) and printed nothing on stderr.
+void ExpectUnnoticed(const ProcessResult& finished, const ProcessResult& plain);
 
 // A bundled example program (examples/).
 std::string Example(const char* name);

@@ -1,5 +1,6 @@
-// `heapdrift record --listen unix:SOCKET -o OUTPUT` running in the background
-// for a test; finished (joined) on Wait() or destruction.
+// `heapdrift record --listen unix:SOCKET -o OUTPUT [EXTRA...]` running in the
+// background for a test (ended after `timeout_sec`); finished (joined) on
+// Wait() or destruction.
 #pragma once
 
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "paths.h"
 #include "subprocess.h"
@@ -15,10 +17,13 @@ namespace heapdrift::testing {
 
 class BackgroundReceiver {
  public:
-  BackgroundReceiver(const std::string& socket, const std::string& output) : socket_(socket) {
-    thread_ = std::thread([this, socket, output] {
-      result_ = RunProcess({kCliPath, "record", "--listen", "unix:" + socket, "-o", output}, {}, 60);
-    });
+  BackgroundReceiver(const std::string& socket, const std::string& output,
+                     const std::vector<std::string>& extra = {}, int timeout_sec = 60)
+      : socket_(socket) {
+    std::vector<std::string> argv = {kCliPath, "record", "--listen", "unix:" + socket, "-o",
+                                     output};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    thread_ = std::thread([this, argv, timeout_sec] { result_ = RunProcess(argv, {}, timeout_sec); });
   }
   ~BackgroundReceiver() {
     if (thread_.joinable()) thread_.join();
