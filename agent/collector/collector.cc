@@ -268,32 +268,45 @@ void Collector::Drain() {
   if (spilled) TakeSpilledAllocations(true);
 }
 
-void Collector::TakeSpilledFrees(bool apply) {
+namespace {
+
+// Takes (zeroes) a spilled counter: what host threads added since.
+template <typename Value>
+double Take(std::atomic<Value>& counter) {
+  return counter.exchange(Value{0}, std::memory_order_acq_rel);
+}
+
+// Each stack that has a record: `take(id, record)`.
+template <typename Function>
+void ForEachStackRecord(Function take) {
   uint32_t count = g_agent.stacks.id_count();
   for (uint32_t id = 0; id < count; ++id) {
-    StackRecord* record = g_agent.stacks.GetMutable(id);
-    if (record == nullptr) continue;
-    double objects = record->spilled_freed_objects.exchange(0.0, std::memory_order_acq_rel);
-    double bytes = record->spilled_freed_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (apply && (objects != 0.0 || bytes != 0.0)) totals_.ApplyFree(id, objects, bytes);
-    for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
-      bytes = record->spilled_freed_cohort_bytes[cohort].exchange(0.0f, std::memory_order_acq_rel);
-      if (apply && bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
-    }
+    if (StackRecord* record = g_agent.stacks.GetMutable(id)) take(id, *record);
   }
 }
 
-void Collector::TakeSpilledAllocations(bool apply) {
-  uint32_t count = g_agent.stacks.id_count();
-  for (uint32_t id = 0; id < count; ++id) {
-    StackRecord* record = g_agent.stacks.GetMutable(id);
-    if (record == nullptr) continue;
-    double objects = record->spilled_allocated_objects.exchange(0.0, std::memory_order_acq_rel);
-    double bytes = record->spilled_allocated_bytes.exchange(0.0, std::memory_order_acq_rel);
-    if (apply && (objects != 0.0 || bytes != 0.0)) {
-      totals_.ApplyAllocation(id, objects, bytes, CohortOf(static_cast<uint32_t>(sequence_)));
+}  // namespace
+
+void Collector::TakeSpilledFrees(bool apply) {
+  ForEachStackRecord([this, apply](uint32_t id, StackRecord& record) {
+    double objects = Take(record.spilled_freed_objects), bytes = Take(record.spilled_freed_bytes);
+    if (apply && (objects != 0.0 || bytes != 0.0)) totals_.ApplyFree(id, objects, bytes);
+    for (uint32_t cohort = 0; cohort < kCohorts; ++cohort) {
+      bytes = Take(record.spilled_freed_cohort_bytes[cohort]);
+      if (apply && bytes != 0.0) totals_.ApplyCohortFree(id, cohort, bytes);
     }
-  }
+  });
+}
+
+void Collector::TakeSpilledAllocations(bool apply) {
+  uint32_t cohort = CohortOf(static_cast<uint32_t>(sequence_));
+  ForEachStackRecord([this, apply, cohort](uint32_t id, StackRecord& record) {
+    double objects = Take(record.spilled_allocated_objects);
+    double bytes = Take(record.spilled_allocated_bytes);
+    if (apply && (objects != 0.0 || bytes != 0.0)) {
+      totals_.ApplyAllocation(id, objects, bytes, cohort);
+    }
+  });
 }
 
 // The demand is every sample the threads tried to take, recorded or dropped.

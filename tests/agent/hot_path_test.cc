@@ -96,7 +96,7 @@ const char* const kHotFunctions[] = {"malloc",        "calloc",   "free",   "pos
 const char* const kColdCallees[] = {"heapdrift::agent::OnSampleDue(",
                                     "heapdrift::agent::OnMaybeSampledFree(",
                                     "__errno_location"};
-// Instructions on a fast path, at most: today 11 to 19 with GCC 12 (free's
+// Instructions on a fast path, at most: today 11 to 17 with GCC 12 (free's
 // filter hash is the longest). A bound, not a golden count, so that a compiler's
 // reordering passes and an added call or loop does not.
 constexpr size_t kMaxFastPathInstructions = 24;
