@@ -80,9 +80,9 @@ struct Slot {
 };
 
 // Control thread only. Globals (no function statics: see control_channel.cc).
-constinit Module g_modules[kMaxModules];
+constinit Module g_modules[kMaxModules]{};
 constinit int g_module_count = 0;
-constinit Slot g_slots[kMaxSlots];
+constinit Slot g_slots[kMaxSlots]{};
 constinit int g_slot_count = 0;
 constinit unsigned long long g_loads_seen = 0;
 constinit RedirectCounts g_counts;
@@ -97,7 +97,7 @@ struct ModuleView {
 };
 
 constexpr int kMaxViews = 1024;
-constinit ModuleView g_views[kMaxViews];
+constinit ModuleView g_views[kMaxViews]{};
 constinit int g_view_count = 0;
 constinit unsigned long long g_loads_now = 0;
 
