@@ -5,27 +5,10 @@
 
 #include "call_site_resolver.h"
 #include "growth_report.h"
+#include "site_groups.h"
 
 namespace heapdrift {
 namespace {
-
-struct GroupBuilder {
-  LeakGroup group;
-  double largest_stack_bytes = -1;
-};
-
-void AddToGroup(std::map<std::string, GroupBuilder>& groups, const ResolvedStack& resolved,
-                double bytes, double objects) {
-  GroupBuilder& builder = groups[resolved.site_key];
-  if (builder.largest_stack_bytes < 0) builder.group.site = resolved.site();
-  builder.group.bytes += bytes;
-  builder.group.objects += objects;
-  if (bytes > builder.largest_stack_bytes) {
-    builder.largest_stack_bytes = bytes;
-    builder.group.stack.assign(resolved.frames.begin() + static_cast<long>(resolved.site_index),
-                               resolved.frames.end());
-  }
-}
 
 // Accumulates one process's leaks: each kind's groups, the totals that are
 // not suppressed, and what each suppression hid.
@@ -45,7 +28,10 @@ class LeakTally {
       total.objects += objects;
       return;
     }
-    AddToGroup(groups_[static_cast<size_t>(kind)], resolved, bytes, objects);
+    LeakGroup& group = groups_[static_cast<size_t>(kind)].Add(resolved.site_key, resolved,
+                                                              resolved.site_index, bytes);
+    group.bytes += bytes;
+    group.objects += objects;
     switch (kind) {
       case LeakKind::kDirect:
         check_->leaked_bytes += bytes;
@@ -66,9 +52,12 @@ class LeakTally {
     auto by_bytes = [](const LeakGroup& a, const LeakGroup& b) { return a.bytes > b.bytes; };
     for (LeakKind kind : {LeakKind::kDirect, LeakKind::kIndirect, LeakKind::kReachable}) {
       std::vector<LeakGroup> groups;
-      for (auto& [key, builder] : groups_[static_cast<size_t>(kind)]) {
-        builder.group.kind = kind;
-        groups.push_back(std::move(builder.group));
+      for (SiteGroup<LeakGroup>& built : groups_[static_cast<size_t>(kind)].Take()) {
+        LeakGroup& group = built.totals;
+        group.site = std::move(built.site);
+        group.stack = std::move(built.stack);
+        group.kind = kind;
+        groups.push_back(std::move(group));
       }
       std::sort(groups.begin(), groups.end(), by_bytes);
       check_->leaks.insert(check_->leaks.end(), groups.begin(), groups.end());
@@ -81,7 +70,7 @@ class LeakTally {
  private:
   const CheckOptions& options_;
   ProcessCheck* check_;
-  std::map<std::string, GroupBuilder> groups_[3];  // by LeakKind
+  SiteGrouping<LeakGroup> groups_[3];  // by LeakKind
   std::map<const Suppression*, SuppressedLeaks> suppressed_;
 };
 
