@@ -115,6 +115,25 @@ bool Parse_control_dir(const SettingSource& source, Options* options, char* erro
   return true;
 }
 
+// A name for dashboards: printable, no control characters.
+bool Parse_service(const SettingSource& source, Options* options, char* error,
+                   unsigned long error_size) {
+  const char* service = source.Get(option::service.variable);
+  if (service == nullptr || *service == '\0') return true;
+  size_t length = strlen(service);
+  bool printable = length < sizeof(options->service);
+  for (size_t i = 0; printable && i < length; ++i) {
+    printable = static_cast<unsigned char>(service[i]) >= 0x20 && service[i] != 0x7f;
+  }
+  if (!printable) {
+    snprintf(error, error_size, "invalid %s (expected a printable name under %zu bytes)",
+             option::service.variable, sizeof(options->service));
+    return false;
+  }
+  memcpy(options->service, service, length + 1);
+  return true;
+}
+
 }  // namespace
 
 bool Options::streams_to_socket() const { return strncmp(output, "unix:", 5) == 0; }
@@ -122,7 +141,7 @@ const char* Options::socket_path() const { return output + 5; }
 
 bool ParseOptions(Options* options, char* error, unsigned long error_size) {
   SettingSource source{FromEnvironment, nullptr};
-  // Every setting in the table's order. The two texts have rules of their own.
+  // Every setting in the table's order. The texts have rules of their own.
 #define HEAPDRIFT_TEXT(field, variable, default_value, capacity) \
   Parse_##field(source, options, error, error_size) &&
 #define HEAPDRIFT_COUNT(field, variable, default_value, min, max) \

@@ -63,7 +63,7 @@ struct Membership {
   std::string key;
   size_t frame = 0;
 };
-using GroupBy = std::function<std::optional<Membership>(const ResolvedStack&)>;
+using GroupBy = std::function<std::optional<Membership>(uint32_t, const ResolvedStack&)>;
 
 // Sums the series of the stacks in each group and judges each sum.
 std::vector<SiteReport> JudgeGroups(const Judging& judging, const GroupBy& group_by,
@@ -73,7 +73,7 @@ std::vector<SiteReport> JudgeGroups(const Judging& judging, const GroupBy& group
   for (size_t entry = 0; entry < series.stack_ids.size(); ++entry) {
     const ResolvedStack& resolved = judging.resolver.Resolve(series.stack_ids[entry]);
     if (skip_sites.count(resolved.site_key) != 0) continue;
-    std::optional<Membership> membership = group_by(resolved);
+    std::optional<Membership> membership = group_by(series.stack_ids[entry], resolved);
     if (!membership) continue;
     const std::vector<double>& live = series.live[entry];
     GroupTotals& totals = grouping.Add(membership->key, resolved, membership->frame, live.back());
@@ -131,7 +131,7 @@ std::vector<SiteReport> FindSpreadGrowth(const Judging& judging, const GrowthRep
     return sums;
   };
   for (size_t depth = 1; depth <= kDeepestCaller; ++depth) {
-    std::vector<SiteReport> callers = growing_sums([depth](const ResolvedStack& stack)
+    std::vector<SiteReport> callers = growing_sums([depth](uint32_t, const ResolvedStack& stack)
                                                        -> std::optional<Membership> {
       size_t frame = stack.site_index + depth;
       if (frame >= stack.frames.size()) return std::nullopt;
@@ -139,7 +139,7 @@ std::vector<SiteReport> FindSpreadGrowth(const Judging& judging, const GrowthRep
     });
     if (!callers.empty()) return callers;
   }
-  return growing_sums([](const ResolvedStack& stack) -> std::optional<Membership> {
+  return growing_sums([](uint32_t, const ResolvedStack& stack) -> std::optional<Membership> {
     return Membership{stack.site().module, stack.site_index};
   });
 }
@@ -187,17 +187,27 @@ GrowthReport BuildGrowthReport(CallSiteResolver& resolver, const ReportOptions& 
                   interval, resolver};
   judging.ages = MeasureAgeAtMoments(recording, judging.moments);
 
-  for (SiteReport& site : JudgeGroups(judging, [](const ResolvedStack& stack) {
+  for (SiteReport& site : JudgeGroups(judging, [](uint32_t, const ResolvedStack& stack) {
          return std::optional<Membership>(Membership{stack.site_key, stack.site_index});
        })) {
     (site.classification.verdict == Verdict::kGrowing ? report.growing : report.others)
         .push_back(std::move(site));
   }
   // The whole heap, as one site.
-  std::vector<SiteReport> heap = JudgeGroups(judging, [](const ResolvedStack& stack) {
+  std::vector<SiteReport> heap = JudgeGroups(judging, [](uint32_t, const ResolvedStack& stack) {
     return std::optional<Membership>(Membership{"", stack.site_index});
   });
   if (!heap.empty()) report.heap = std::move(heap.front());
+  for (const NamedGroup& named : options.groups) {
+    std::vector<SiteReport> group = JudgeGroups(
+        judging, [&named](uint32_t id, const ResolvedStack& stack) -> std::optional<Membership> {
+          if (!named.contains(id, stack)) return std::nullopt;
+          return Membership{named.name, stack.site_index};
+        });
+    SiteReport& judged = report.named_groups.emplace_back();
+    if (!group.empty()) judged = std::move(group.front());
+    judged.site_key = named.name;
+  }
   double explained = 0;
   for (const SiteReport& site : report.growing) explained += site.growth_bytes_per_sec;
   report.growth_unexplained = report.heap.classification.verdict == Verdict::kGrowing &&

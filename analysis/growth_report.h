@@ -4,6 +4,8 @@
 // them.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,10 +16,20 @@
 
 namespace heapdrift {
 
+// A group of stacks the user named (heapdrift serve --group session=REGEX):
+// judged as one site, whatever its members' sites.
+struct NamedGroup {
+  std::string name;
+  // Whether a stack belongs; called for every stack of every analysis (the
+  // caller caches by id what costs).
+  std::function<bool(uint32_t stack_id, const ResolvedStack& stack)> contains;
+};
+
 struct ReportOptions {
   double from_seconds = -1e300;       // window of the recording to analyse
   double to_seconds = 1e300;
   size_t max_points = 120;            // snapshots sampled for the trend statistics
+  std::vector<NamedGroup> groups;
 };
 
 struct SiteReport {
@@ -53,6 +65,9 @@ struct GrowthReport {
   // Then: the other sites summed by the caller they share (the shallowest
   // level where some sums grow) or by module, growing sums ranked.
   std::vector<SiteReport> spread_growth;
+  // One per ReportOptions::groups, in its order; a group without members
+  // has an empty series and zero bytes.
+  std::vector<SiteReport> named_groups;
   MemorySummary memory;
   double seconds = 0;               // length of the analysed window
   size_t snapshots = 0;

@@ -14,6 +14,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code);
 void AddRecordCommand(CLI::App& app, int* exit_code);
 void AddCheckCommand(CLI::App& app, int* exit_code);
 void AddAttachCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, int* exit_code);
 
 // What `heapdrift report PATH` prints, for commands that end with a report.
 void PrintReport(const std::string& path, int* exit_code);

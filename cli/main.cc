@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   heapdrift::cli::AddExportCommand(app, &exit_code);
   heapdrift::cli::AddCheckCommand(app, &exit_code);
   heapdrift::cli::AddAttachCommand(app, &exit_code);
+  heapdrift::cli::AddServeCommand(app, &exit_code);
   // CLI11 would say "A subcommand is required" of a misspelt one.
   auto known = app.get_subcommands(
       [&](const CLI::App* command) { return argc > 1 && command->check_name(argv[1]); });

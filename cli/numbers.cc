@@ -137,7 +137,7 @@ Parsed<double> ParseSeconds(std::string_view text, double min, double max) {
 Parsed<std::chrono::milliseconds> ParseDuration(std::string_view text,
                                                 std::chrono::milliseconds min,
                                                 std::chrono::milliseconds max) {
-  std::string expected = fmt::format("{} is not a duration (e.g. 90s, 5m, 1h, 500ms; no unit "
+  std::string expected = fmt::format("{} is not a duration (e.g. 90s, 5m, 1h, 7d, 500ms; no unit "
                                      "means seconds)",
                                      Quoted(text));
   std::optional<Decimal> decimal = SplitDecimal(text);
@@ -151,6 +151,8 @@ Parsed<std::chrono::milliseconds> ParseDuration(std::string_view text,
     unit_ms = 60'000;
   } else if (decimal->unit == "h") {
     unit_ms = 3'600'000;
+  } else if (decimal->unit == "d") {
+    unit_ms = 86'400'000;
   } else {
     return {std::nullopt, expected};
   }

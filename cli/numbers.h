@@ -30,7 +30,7 @@ Parsed<uint64_t> ParseCount(std::string_view text, uint64_t min, uint64_t max);
 // A finite decimal number of seconds, e.g. "2.5".
 Parsed<double> ParseSeconds(std::string_view text, double min, double max);
 
-// A length of time: a decimal with a unit, ms, s, m or h; no unit means seconds.
+// A length of time: a decimal with a unit, ms, s, m, h or d; no unit means seconds.
 Parsed<std::chrono::milliseconds> ParseDuration(std::string_view text,
                                                 std::chrono::milliseconds min,
                                                 std::chrono::milliseconds max);

@@ -24,4 +24,19 @@ bool WriteGzipFile(const std::string& path, const std::string& bytes, std::strin
   return true;
 }
 
+std::string GzipBytes(const std::string& bytes) {
+  z_stream stream{};
+  // 15 + 16: a gzip wrapper, not zlib's.
+  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, bytes.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
 }  // namespace heapdrift

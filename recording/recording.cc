@@ -1,10 +1,13 @@
 #include "recording.h"
 
+#include "segments.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace heapdrift {
 namespace {
@@ -72,14 +75,20 @@ int ParseRecordPrefix(const char* data, size_t size, uint64_t* length) {
   return -1;
 }
 
-bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot) {
-  if (snapshot.sequence() != recording->snapshots.size()) return false;
+bool WithinFormatLimits(const proto::Snapshot& snapshot) {
   for (const auto& site : snapshot.sites()) {
     if (site.stack_id() >= format::kMaxStackIds) return false;
   }
   for (const auto& stack : snapshot.stacks()) {
     if (stack.id() >= format::kMaxStackIds ||
         static_cast<uint32_t>(stack.frames_size()) > format::kMaxStackDepth) return false;
+  }
+  return true;
+}
+
+bool AppendSnapshot(Recording* recording, proto::Snapshot snapshot) {
+  if (snapshot.sequence() != recording->snapshots.size() || !WithinFormatLimits(snapshot)) {
+    return false;
   }
   for (auto& stack : *snapshot.mutable_stacks()) {
     recording->stacks[stack.id()].assign(stack.frames().begin(), stack.frames().end());
@@ -116,6 +125,8 @@ double Recording::DurationSeconds() const {
 }
 
 ReadResult ReadRecording(const std::string& path, Recording* recording) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) return ReadSegmentedRecording(path, recording);
   std::string data;
   ReadResult result;
   if (!ReadWholeFile(path, &data, &result.message)) {
@@ -125,7 +136,8 @@ ReadResult ReadRecording(const std::string& path, Recording* recording) {
   return ParseRecording(data, path, recording);
 }
 
-ReadResult ParseRecording(const std::string& data, const std::string& path, Recording* recording) {
+ReadResult ParseRecording(const std::string& data, const std::string& path, Recording* recording,
+                          std::vector<uint64_t>* written_sequences) {
   ReadResult result;
   RecordCursor cursor(data);
   const char* record = nullptr;
@@ -166,8 +178,13 @@ ReadResult ParseRecording(const std::string& data, const std::string& path, Reco
       break;
     }
     proto::Snapshot snapshot;
-    if (next == Next::kTooLarge || !snapshot.ParseFromArray(record, static_cast<int>(size)) ||
-        !AppendSnapshot(recording, std::move(snapshot))) {
+    bool parsed = next != Next::kTooLarge && snapshot.ParseFromArray(record, static_cast<int>(size));
+    if (parsed && written_sequences != nullptr) {
+      written_sequences->push_back(snapshot.sequence());
+      snapshot.set_sequence(recording->snapshots.size());
+    }
+    if (!parsed || !AppendSnapshot(recording, std::move(snapshot))) {
+      if (parsed && written_sequences != nullptr) written_sequences->pop_back();
       if (recording->snapshots.empty()) {
         result.status = ReadStatus::kCorrupt;
         result.message = path + " is corrupt: its first snapshot cannot be read";

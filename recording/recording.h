@@ -59,13 +59,23 @@ struct ReadResult {
   std::vector<ReadWarning> warnings;
 };
 
-// Reads `path`. A recording cut short (process killed, disk full) is not an
+// Reads `path` (a file, or the directory of a segmented recording, see
+// segments.h). A recording cut short (process killed, disk full) is not an
 // error: everything up to the last complete snapshot is returned with a
 // warning. A corrupt record after valid ones also keeps what came before.
 ReadResult ReadRecording(const std::string& path, Recording* recording);
 
 // The same, from bytes in memory; `name` is used in messages.
-ReadResult ParseRecording(const std::string& data, const std::string& name, Recording* recording);
+// With `written_sequences`: a segment's snapshots start wherever the process was (see
+// segments.h); they are numbered 0, 1, ... as read, and their numbers as
+// written go to *written_sequences. Otherwise a number out of sequence is
+// corruption.
+ReadResult ParseRecording(const std::string& data, const std::string& name, Recording* recording,
+                          std::vector<uint64_t>* written_sequences = nullptr);
+
+// Whether stack ids and depths lie within the format's limits (what a
+// reader may allocate for).
+bool WithinFormatLimits(const proto::Snapshot& snapshot);
 
 // Folds one snapshot into `recording`: stacks and mappings move to the
 // recording's maps. False if it does not follow the previous one in sequence.

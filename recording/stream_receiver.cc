@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,62 +68,15 @@ StreamReceiver::~StreamReceiver() {
     if (connection->socket >= 0) close(connection->socket);
     if (connection->file >= 0) close(connection->file);
   }
-  if (listener_ >= 0) close(listener_);
-  struct stat now {};
-  if (socket_inode_ != 0 && lstat(socket_path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
-      now.st_dev == socket_device_ && now.st_ino == socket_inode_) {
-    unlink(socket_path_.c_str());
-  }
 }
 
 bool StreamReceiver::Listen(const std::string& socket_path, const std::string& output_path,
                             std::string* error) {
-  socket_path_ = socket_path;
   output_path_ = output_path;
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(address.sun_path)) {
-    *error = "socket path too long: " + socket_path;
-    return false;
-  }
-  std::strcpy(address.sun_path, socket_path.c_str());
-  // A socket file left by a receiver that died can be replaced; one that
-  // someone still listens on cannot, and nothing else is ever touched. (The
-  // liveness probe connects and closes at once, sending nothing: a receiver
-  // drops such a peer without ending its session.)
-  struct stat existing {};
-  if (lstat(socket_path.c_str(), &existing) == 0) {
-    if (!S_ISSOCK(existing.st_mode)) {
-      *error = socket_path + " exists and is not a socket (remove it, or listen elsewhere)";
-      return false;
-    }
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool alive = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    close(probe);
-    if (alive) {
-      *error = socket_path + " is in use by another receiver";
-      return false;
-    }
-    unlink(socket_path.c_str());
-  }
-  listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  mode_t previous = umask(077);  // the socket is created owner-only
-  bool bound = listener_ >= 0 &&
-               bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  umask(previous);
-  struct stat ours {};
-  if (bound && lstat(socket_path.c_str(), &ours) == 0) {
-    socket_device_ = ours.st_dev;
-    socket_inode_ = ours.st_ino;
-  }
-  if (!bound || listen(listener_, 64) != 0) {
-    *error = "cannot listen on " + socket_path + ": " + std::strerror(errno);
-    if (listener_ >= 0) close(listener_);
-    listener_ = -1;
-    return false;
-  }
-  chmod(socket_path.c_str(), 0600);
-  return true;
+  listener_ = std::make_unique<UnixListener>();
+  if (listener_->Listen(socket_path, static_cast<gid_t>(-1), error)) return true;
+  listener_.reset();
+  return false;
 }
 
 void StreamReceiver::Adopt(int socket, const std::string& output_path) {
@@ -134,7 +85,7 @@ void StreamReceiver::Adopt(int socket, const std::string& output_path) {
 }
 
 bool StreamReceiver::Accept(std::string* error) {
-  int socket = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+  int socket = listener_->Accept();
   if (socket < 0) {
     if (errno == EINTR || errno == EAGAIN) return true;
     *error = std::string("accept: ") + std::strerror(errno);
@@ -201,7 +152,7 @@ bool StreamReceiver::Consume(Connection& connection, std::string* error) {
       const proto::Header& header = connection.recording.header;
       // An adopted connection is the one recording asked for (a woken agent's,
       // forked child or not): it gets the output path itself.
-      connection.first_process = listener_ < 0 ||
+      connection.first_process = listener_ == nullptr ||
                                  (header.root_pid() != 0 ? header.pid() == header.root_pid()
                                                          : !an_agent_came_);
       an_agent_came_ = true;
@@ -246,7 +197,7 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
                          int progress_ms, std::string* error) {
   uint64_t next_progress = NowMs() + static_cast<uint64_t>(progress_ms);
   while (!should_stop()) {
-    std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
+    std::vector<pollfd> fds = {{listener_ ? listener_->fd() : -1, POLLIN, 0}};
     for (auto& connection : connections_) fds.push_back({connection->socket, POLLIN, 0});
     int ready = poll(fds.data(), fds.size(), 200);
     std::erase_if(departed_, [now = NowMs()](const Departed& departed) {
@@ -274,7 +225,7 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
         // (An adopted connection's agent is woken, not started: its next
         // image will not connect.)
         if (connection.header_seen && !connection.broken && !connection.final_seen &&
-            listener_ >= 0) {
+            listener_ != nullptr) {
           AwaitNextImage(connection.peer);
         }
         close(connection.socket);
@@ -302,7 +253,7 @@ bool StreamReceiver::Run(const std::function<bool()>& should_stop,
     bool agents_left = std::any_of(connections_.begin(), connections_.end(),
                                    [](const auto& connection) { return connection->header_seen; });
     if (an_agent_came_ && !agents_left && departed_.empty()) break;
-    if (listener_ < 0 && connections_.empty() && departed_.empty()) break;  // adopted, and gone
+    if (listener_ == nullptr && connections_.empty() && departed_.empty()) break;  // adopted, and gone
   }
   return true;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "recording.h"
+#include "unix_listener.h"
 
 namespace heapdrift {
 
@@ -62,10 +63,7 @@ class StreamReceiver {
   static uint64_t ResidentBytes(const Connection& connection);
   bool Consume(Connection& connection, std::string* error);
 
-  int listener_ = -1;
-  dev_t socket_device_ = 0;  // identity of the socket file we bound
-  ino_t socket_inode_ = 0;
-  std::string socket_path_;
+  std::unique_ptr<UnixListener> listener_;  // none for an adopted connection
   std::string output_path_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<Departed> departed_;

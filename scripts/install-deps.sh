@@ -7,6 +7,8 @@ packages=(
   libgtest-dev libbenchmark-dev libdw-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
+  libcpp-httplib-dev  # heapdrift serve: its HTTP server
+  prometheus prometheus-alertmanager  # tests: a real Prometheus scrapes `serve`, promtool lints and tests the shipped rules
   clang libclang-rt-14-dev  # tests: the libFuzzer target
   sqlite3 git redis-server redis-tools memcached libmemcached-tools nginx-light wrk  # tests: real programs
 )

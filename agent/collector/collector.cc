@@ -86,7 +86,8 @@ bool Collector::WriteHeader(const Options& options) {
                     options.forked,
                     options.root_pid,
                     options.process.start_ticks,
-                    options.attached};
+                    options.attached,
+                    options.service};
   buffer_.Clear();
   ProtoWriter writer(&buffer_);
   EncodeHeader(writer, header);

@@ -37,6 +37,7 @@ void EncodeHeader(ProtoWriter& writer, const HeaderInfo& header) {
   writer.Bool(15, header.forked);
   writer.Varint(18, kCohorts);
   writer.Bool(19, header.attached);
+  writer.String(20, header.service_name);
   writer.EndRecord(record);
 }
 
