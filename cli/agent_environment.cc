@@ -21,6 +21,8 @@ Environment AgentEnvironment(const std::string& agent_path, const AgentSettings&
   if (settings.interval_ms != 0) {
     env.emplace_back(option::interval_ms.variable, std::to_string(settings.interval_ms));
   }
+  if (settings.reconnect) env.emplace_back(option::reconnect.variable, "1");
+  if (!settings.service.empty()) env.emplace_back(option::service.variable, settings.service);
   unsetenv(agent::kRootPidVariable);
   return env;
 }

@@ -21,6 +21,8 @@ struct AgentSettings {
   std::string follow;         // one of agent::kFollowModeNames
   bool leak_scan = false;     // set either way when `set_leak_scan`
   bool set_leak_scan = false;
+  bool reconnect = false;     // HEAPDRIFT_RECONNECT (a stream to `heapdrift serve`)
+  std::string service;        // HEAPDRIFT_SERVICE; unset if empty
 };
 
 using Environment = std::vector<std::pair<std::string, std::string>>;

@@ -26,6 +26,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
     std::string follow = FollowModeName(agent::option::follow.default_value);
     bool follow_fork = false;
     bool dormant = false;
+    std::string stream, service;
     std::vector<std::string> command;
   };
   auto settings = std::make_shared<Settings>();
@@ -37,6 +38,8 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "  heapdrift run --follow-fork -o nginx.rec -- nginx -g 'daemon off;'\n"
       "  heapdrift run -o server.rec -- timeout 600 ./server   (server.rec.<pid>: the server)\n"
       "  heapdrift run --dormant -- ./server   (records nothing until `heapdrift attach PID`)\n"
+      "  heapdrift run --stream unix:/run/heapdrift/agents.sock --service shop -- ./server\n"
+      "                                        (to `heapdrift serve`, reconnecting if it restarts)\n"
       "The exit code is the program's own (128+N if signal N ended it).");
   CLI::Option* output_option =
       run->add_option("-o,--output", settings->output, "Recording to write");
@@ -44,6 +47,12 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
                 "Interpose but record nothing until `heapdrift attach PID` wakes the agent "
                 "(each attach gets its own recording)")
       ->excludes(output_option);
+  run->add_option("--stream", settings->stream,
+                  "unix:/path.sock: stream to `heapdrift serve` (or `record`) instead of a file, "
+                  "reconnecting when the receiver restarts")
+      ->excludes(output_option);
+  run->add_option("--service", settings->service,
+                  "Service name for monitoring (HEAPDRIFT_SERVICE; default the program's name)");
   AddSamplingOptions(run, &settings->sample_bytes,
                      "Mean bytes between samples (1 = record every allocation; default 65536)",
                      &settings->interval_ms);
@@ -59,22 +68,32 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
-    if (settings->output.empty() && !settings->dormant) {
-      std::fprintf(stderr, "heapdrift: run needs --output REC (or --dormant)\n");
+    if (settings->output.empty() && !settings->dormant && settings->stream.empty()) {
+      std::fprintf(stderr, "heapdrift: run needs --output REC (or --stream, or --dormant)\n");
       *exit_code = kExitUsage;
       return;
     }
+    if (!settings->stream.empty() &&
+        (settings->stream.rfind("unix:", 0) != 0 || settings->stream.size() == 5)) {
+      std::fprintf(stderr, "heapdrift: --stream takes unix:/path.sock, not '%s'\n",
+                   settings->stream.c_str());
+      *exit_code = kExitUsage;
+      return;
+    }
+    bool streams = !settings->stream.empty();
     std::error_code ignored;
     std::string output = std::filesystem::absolute(settings->output, ignored).string();
     // The agent writes a file, from inside the program: it must be one.
-    if (!settings->dormant && !CanWriteOutput(output, true, &error)) {
+    if (!settings->dormant && !streams && !CanWriteOutput(output, true, &error)) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = kExitCannotRun;
       return;
     }
     AgentSettings agent_settings;
     agent_settings.dormant = settings->dormant;
-    if (!settings->dormant) agent_settings.output = output;
+    if (!settings->dormant) agent_settings.output = streams ? settings->stream : output;
+    agent_settings.reconnect = streams;
+    agent_settings.service = settings->service;
     agent_settings.sample_bytes = settings->sample_bytes;
     agent_settings.interval_ms = settings->interval_ms;
     agent_settings.follow =
@@ -86,7 +105,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       return;
     }
     *exit_code = result.exit_code;
-    if (settings->dormant) return;  // each attach reported its own recording
+    if (settings->dormant || streams) return;  // the receiver keeps the recording
     // The agent said why on stderr, if it could; the exit code must say it too.
     std::error_code size_error;
     proto::Header header;

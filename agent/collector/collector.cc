@@ -44,6 +44,11 @@ constexpr uint64_t kQuietDrainPeriodNs = 160'000'000;
 constexpr double kQuietSamplesPerSec = 2000;
 constexpr uint64_t kAdaptPeriodNs = 200'000'000;
 constexpr int kFinishLockTimeoutSec = 2;
+// HEAPDRIFT_RECONNECT: the first retry comes after 1 s, each next one
+// after twice as long, at most 30 s: a restarting daemon is back within a
+// second or two, one that is gone costs a connect() twice a minute.
+constexpr uint64_t kFirstReconnectNs = 1'000'000'000;
+constexpr uint64_t kLastReconnectNs = 30'000'000'000;
 
 uint64_t ClockNs(clockid_t clock) {
   timespec now{};
@@ -80,8 +85,8 @@ bool Collector::WriteHeader(const Options& options) {
                     command_line_size,
                     options.sample_bytes,
                     options.max_samples_per_sec,
-                    ClockNs(CLOCK_REALTIME),
-                    MonotonicNowNs(),
+                    header_realtime_ns_,
+                    header_clock_ns_,
                     options.interval_ms,
                     options.forked,
                     options.root_pid,
@@ -109,18 +114,30 @@ bool Collector::Prepare(const Options& options) {
 
 bool Collector::BeginRecording(const Options& options) {
   leak_scan_ = options.leak_scan;
-  if (!WriteHeader(options)) return false;
+  header_realtime_ns_ = ClockNs(CLOCK_REALTIME);
+  header_clock_ns_ = MonotonicNowNs();
   interval_ns_ = options.interval_ms * 1'000'000ULL;
   uint64_t now = MonotonicNowNs();
   next_snapshot_ns_ = now + interval_ns_;
   last_adapt_ns_ = last_drain_ns_ = now;
-  return true;
+  return WriteHeader(options);
 }
 
 bool Collector::Start(const Options& options) {
   if (!Prepare(options)) return false;
-  if (!sink_.Open(options.output, options.role, options.process)) return false;
-  if (!BeginRecording(options)) return false;
+  reconnects_ = options.reconnect && options.streams_to_socket();
+  if (!sink_.Open(options.output, options.role, options.process,
+                  reconnects_ ? Sink::kQuiet : Sink::kLoud)) {
+    if (!reconnects_) return false;
+    LogLine("no receiver at %s yet (%s); the program continues, heapdrift records from when "
+            "one listens", options.output, strerror(errno));
+    said_disconnected_ = true;
+    BeginRecording(options);
+    Disconnected(MonotonicNowNs(), false);
+  } else if (!BeginRecording(options)) {
+    if (!reconnects_) return false;
+    Disconnected(MonotonicNowNs(), true);
+  }
 
   // The thread must never take a signal meant for the host.
   sigset_t all, previous;
@@ -242,11 +259,16 @@ void Collector::Run(int control) {
     if (now >= next_snapshot_ns_) {
       next_snapshot_ns_ += interval_ns_;
       if (next_snapshot_ns_ <= now) next_snapshot_ns_ = now + interval_ns_;
-      if (!WriteSnapshot(now, false)) {
-        // The sink said why, once (a session's peer tells its own user). Stop
-        // sampling so the host pays nothing more; a session just ends.
-        if (control < 0) g_agent.state.store(AgentState::kOff, std::memory_order_release);
-        finished_ = true;
+      if (!connected_ && now >= reconnect_at_ns_) Reconnect(now);
+      if (connected_ && !WriteSnapshot(now, false)) {
+        if (reconnects_ && control < 0) {
+          Disconnected(now, true);
+        } else {
+          // The sink said why, once (a session's peer tells its own user). Stop
+          // sampling so the host pays nothing more; a session just ends.
+          if (control < 0) g_agent.state.store(AgentState::kOff, std::memory_order_release);
+          finished_ = true;
+        }
       }
     }
     pthread_mutex_unlock(&mutex_);
@@ -390,9 +412,46 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult*
   ++sequence_;
   g_agent.epoch.store(static_cast<uint32_t>(sequence_), std::memory_order_relaxed);
   bool written = sink_.Write(buffer_.data(), buffer_.size(), final ? 1000 : 5000);
+  if (!written && reconnects_) {
+    // Not received whole: the next receiver gets this number again, so the
+    // recording runs on without a gap (and the whole state, see Reconnect).
+    --sequence_;
+    g_agent.epoch.store(static_cast<uint32_t>(sequence_), std::memory_order_relaxed);
+  }
   buffer_.Clear();
   buffer_.Trim(4 << 20);
   return written;
+}
+
+void Collector::Disconnected(uint64_t now_ns, bool say) {
+  sink_.Close();
+  connected_ = false;
+  if (say && !said_disconnected_) {
+    LogLine("receiver at %s went away; the program continues, heapdrift reconnects when it can",
+            g_agent.options.output);
+  }
+  said_disconnected_ = true;
+  reconnect_backoff_ns_ = kFirstReconnectNs;
+  reconnect_at_ns_ = now_ns + reconnect_backoff_ns_;
+}
+
+// A new connection starts with the header (the same start as before) and a
+// snapshot holding every stack, mapping and site: the receiver needs no
+// earlier connection's records.
+bool Collector::Reconnect(uint64_t now_ns) {
+  const Options& options = g_agent.options;
+  if (sink_.Open(options.output, options.role, options.process, Sink::kQuiet) &&
+      WriteHeader(options)) {
+    g_agent.modules.ResendAll();
+    stacks_emitted_ = 0;
+    totals_.MarkAllChanged(g_agent.stacks.id_count());
+    connected_ = true;
+    return true;
+  }
+  sink_.Close();
+  reconnect_backoff_ns_ = std::min(reconnect_backoff_ns_ * 2, kLastReconnectNs);
+  reconnect_at_ns_ = now_ns + reconnect_backoff_ns_;
+  return false;
 }
 
 void Collector::Finish() {
@@ -416,7 +475,8 @@ void Collector::Finish() {
       scanned = ScanForLeaks(max_stacks_, exiting, &leaks);
       if (!scanned) LogLine("cannot map memory for the leak scan; skipped");
     }
-    WriteSnapshot(MonotonicNowNs(), true, scanned ? &leaks : nullptr);
+    if (!connected_) Reconnect(MonotonicNowNs());  // once more, for the exit snapshot
+    if (connected_) WriteSnapshot(MonotonicNowNs(), true, scanned ? &leaks : nullptr);
   }
   pthread_mutex_unlock(&mutex_);
 }

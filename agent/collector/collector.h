@@ -60,6 +60,9 @@ class Collector {
   double AdaptInterval(uint64_t now_ns);
   bool WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult* leaks = nullptr);
   bool WriteHeader(const Options& options);
+  // HEAPDRIFT_RECONNECT: the receiver is gone; try again after a backoff.
+  void Disconnected(uint64_t now_ns, bool say);
+  bool Reconnect(uint64_t now_ns);
 
   pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;
   bool finished_ = false;
@@ -74,6 +77,15 @@ class Collector {
   uint64_t attempts_at_last_drain_ = 0;
   uint64_t last_adapt_ns_ = 0;
   uint64_t attempts_at_last_adapt_ = 0;
+  // The recording's start as its header says, kept across reconnections so
+  // that the next receiver sees the same recording continue.
+  uint64_t header_realtime_ns_ = 0;
+  uint64_t header_clock_ns_ = 0;
+  bool reconnects_ = false;
+  bool connected_ = true;
+  bool said_disconnected_ = false;
+  uint64_t reconnect_at_ns_ = 0;
+  uint64_t reconnect_backoff_ns_ = 0;
   bool allocator_is_glibc_ = false;
   bool leak_scan_ = false;
   uint32_t max_stacks_ = 0;

@@ -30,6 +30,14 @@ void SiteTotals::MarkChanged(uint32_t id) {
   changed_[changed_count_++] = id;
 }
 
+void SiteTotals::MarkAllChanged(uint32_t site_count) {
+  for (uint32_t id = 0; id < site_count && id < max_sites_; ++id) {
+    if (totals_[id].allocated_objects == 0) continue;
+    cohort_changed_[id] = static_cast<uint16_t>((1u << kCohorts) - 1);
+    MarkChanged(id);
+  }
+}
+
 void SiteTotals::Apply(const SampleEvent& event) {
   if (event.stack_id >= max_sites_) return;
   double bytes = event.object_weight * static_cast<double>(event.size);

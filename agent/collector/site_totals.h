@@ -52,6 +52,10 @@ class SiteTotals {
     changed_count_ = 0;
   }
 
+  // Every site with samples, with all its cohorts, changes: the next
+  // snapshot carries the whole state (a new receiver's first).
+  void MarkAllChanged(uint32_t site_count);
+
   uint32_t changed_count() const { return changed_count_; }
   const SiteTotal& Get(uint32_t id) const { return totals_[id]; }
 
