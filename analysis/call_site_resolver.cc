@@ -30,16 +30,41 @@ CallSiteResolver::CallSiteResolver(const Recording& recording, std::vector<std::
   FollowModules();
 }
 
+CallSiteResolver::CallSiteResolver(const Recording& recording,
+                                   symbolizer::SharedSymbolizer& shared,
+                                   std::vector<std::string> wrappers)
+    : recording_(recording), wrappers_(std::move(wrappers)), shared_(&shared) {
+  FollowModules();
+}
+
 void CallSiteResolver::FollowModules() {
   if (symbolizer_ != nullptr && recording_.mappings.size() == mappings_seen_) return;
   mappings_seen_ = recording_.mappings.size();
-  symbolizer_ =
-      std::make_unique<symbolizer::Symbolizer>(SymbolizerModules(recording_), debug_paths_);
+  if (shared_ != nullptr) {
+    modules_ = SymbolizerModules(recording_);
+    symbolizer_ = std::make_unique<symbolizer::Symbolizer>(std::vector<symbolizer::ModuleSpec>{});
+    shared_frames_.clear();
+  } else {
+    symbolizer_ =
+        std::make_unique<symbolizer::Symbolizer>(SymbolizerModules(recording_), debug_paths_);
+  }
   resolved_.clear();
 }
 
 const std::vector<symbolizer::Frame>& CallSiteResolver::Symbolize(uint64_t return_address) {
-  return symbolizer_->Symbolize(return_address);
+  if (shared_ == nullptr) return symbolizer_->Symbolize(return_address);
+  auto [it, inserted] = shared_frames_.try_emplace(return_address);
+  if (!inserted) return it->second;
+  const uint64_t call = return_address - 1;  // as the symbolizer looks it up
+  for (const symbolizer::ModuleSpec& module : modules_) {
+    if (call >= module.start && call < module.limit) {
+      it->second = shared_->Symbolize(module, return_address);
+      shared_warnings_ = shared_->warnings();
+      return it->second;
+    }
+  }
+  it->second = symbolizer_->Symbolize(return_address);
+  return it->second;
 }
 
 const ResolvedStack& CallSiteResolver::Resolve(uint32_t stack_id) {
@@ -49,7 +74,7 @@ const ResolvedStack& CallSiteResolver::Resolve(uint32_t stack_id) {
   auto stack = recording_.stacks.find(stack_id);
   if (stack != recording_.stacks.end()) {
     for (uint64_t address : stack->second) {
-      const auto& frames = symbolizer_->Symbolize(address);
+      const auto& frames = Symbolize(address);
       resolved.frames.insert(resolved.frames.end(), frames.begin(), frames.end());
     }
   }

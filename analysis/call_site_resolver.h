@@ -13,6 +13,7 @@
 
 #include "frame.h"
 #include "recording.h"
+#include "shared_symbolizer.h"
 #include "symbolizer.h"
 
 namespace heapdrift {
@@ -30,6 +31,10 @@ class CallSiteResolver {
   // allocator; `debug_paths`: where separate debug files are, libdwfl syntax.
   CallSiteResolver(const Recording& recording, std::vector<std::string> wrappers = {},
                    std::string debug_paths = "");
+  // Symbols from `shared` (many processes' recordings, one set of modules;
+  // it outlives the resolver) instead of a symbolizer of its own.
+  CallSiteResolver(const Recording& recording, symbolizer::SharedSymbolizer& shared,
+                   std::vector<std::string> wrappers = {});
 
   // Call at the start of an analysis: a recording still being received
   // (record --live) may have loaded modules since; then the symbolizer is
@@ -42,7 +47,9 @@ class CallSiteResolver {
   const std::vector<symbolizer::Frame>& Symbolize(uint64_t return_address);
   // One line per module that could not be used, and why (I/O's words, not
   // the analysis's: the symbolizer reads binaries).
-  const std::vector<std::string>& warnings() const { return symbolizer_->warnings(); }
+  const std::vector<std::string>& warnings() const {
+    return shared_ != nullptr ? shared_warnings_ : symbolizer_->warnings();
+  }
   const Recording& recording() const { return recording_; }
 
  private:
@@ -50,7 +57,11 @@ class CallSiteResolver {
   std::vector<std::string> wrappers_;
   std::string debug_paths_;
   size_t mappings_seen_ = 0;
-  std::unique_ptr<symbolizer::Symbolizer> symbolizer_;
+  std::unique_ptr<symbolizer::Symbolizer> symbolizer_;  // own, or for addresses in no module
+  symbolizer::SharedSymbolizer* shared_ = nullptr;
+  std::vector<symbolizer::ModuleSpec> modules_;  // with shared_: where each module lies
+  std::unordered_map<uint64_t, std::vector<symbolizer::Frame>> shared_frames_;
+  std::vector<std::string> shared_warnings_;
   std::unordered_map<uint32_t, ResolvedStack> resolved_;
 };
 

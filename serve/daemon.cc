@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -179,7 +180,7 @@ bool Daemon::OnHeader(Connection& connection, const char* payload, size_t size) 
   std::lock_guard lock(mutex_);
   if (processes_.count(connection.key) != 0) return false;  // a second stream of one session
   connection.process =
-      std::make_shared<MonitoredProcess>(std::move(identity), header, settings_.monitor);
+      std::make_shared<MonitoredProcess>(std::move(identity), header, settings_.monitor, symbols_);
   processes_[connection.key] = connection.process;
   // Segments rotate at a sixteenth of the disk limit, so retention deletes
   // in small steps, and at an eighth of the retention time.
@@ -268,12 +269,18 @@ void Daemon::Sweep(double now) {
   }
   RetentionResult result = EnforceRetention(settings_.directory, settings_.retention,
                                             being_written, now);
+  malloc_trim(0);  // what departed processes' windows and symbols held goes back
   std::lock_guard lock(mutex_);
   stored_bytes_ = result.kept_bytes;
   deleted_segments_total_ += result.deleted_segments;
 }
 
 bool Daemon::Run(const std::atomic<bool>& stop, std::string* error) {
+  // Analyses run on HTTP threads, each of which would get a malloc arena of
+  // its own and keep what a departed process's analysis freed: measured, 80
+  // short-lived processes left 144 MiB resident with glibc's default arenas,
+  // 37 MiB with one. Two keep the agent loop and HTTP apart.
+  mallopt(M_ARENA_MAX, 2);
   std::error_code created;
   std::filesystem::create_directories(settings_.directory, created);
   if (created) {

@@ -58,6 +58,7 @@ class Daemon {
   void Sweep(double now);
 
   ServeSettings settings_;
+  symbolizer::SharedSymbolizer symbols_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::mutex mutex_;  // guards processes_ and the counters below
   std::map<std::string, std::shared_ptr<MonitoredProcess>> processes_;  // connected, by directory

@@ -37,9 +37,11 @@ double Confidence(const SiteReport& site) {
 }  // namespace
 
 MonitoredProcess::MonitoredProcess(ProcessIdentity identity, const proto::Header& header,
-                                   const MonitorSettings& settings)
+                                   const MonitorSettings& settings,
+                                   symbolizer::SharedSymbolizer& symbols)
     : identity_(std::move(identity)),
       settings_(settings),
+      symbols_(symbols),
       window_(header, settings.window_seconds, settings.window_points) {}
 
 bool MonitoredProcess::Add(proto::Snapshot snapshot, double received_unix_seconds) {
@@ -54,6 +56,13 @@ bool MonitoredProcess::Add(proto::Snapshot snapshot, double received_unix_second
 proto::Snapshot MonitoredProcess::WholeState() const {
   std::lock_guard lock(mutex_);
   return window_.WholeState();
+}
+
+CallSiteResolver& MonitoredProcess::Resolver(const Recording& recording) {
+  if (!resolver_) {
+    resolver_ = std::make_unique<CallSiteResolver>(recording, symbols_, settings_.wrappers);
+  }
+  return *resolver_;
 }
 
 bool MonitoredProcess::InGroup(size_t group, uint32_t stack_id, const ResolvedStack& stack) {
@@ -80,7 +89,7 @@ void MonitoredProcess::Refresh(double now) {
   changed_since_analysis_ = false;
   analysed_at_ = now;
   const Recording& recording = window_.Materialize();
-  if (!resolver_) resolver_ = std::make_unique<CallSiteResolver>(recording, settings_.wrappers);
+  CallSiteResolver& resolver = Resolver(recording);
   ReportOptions options;
   options.max_points = settings_.window_points;
   for (size_t i = 0; i < settings_.groups.size(); ++i) {
@@ -89,7 +98,7 @@ void MonitoredProcess::Refresh(double now) {
                                 return InGroup(i, id, stack);
                               }});
   }
-  report_ = BuildGrowthReport(*resolver_, options);
+  report_ = BuildGrowthReport(resolver, options);
 
   // Sticky top-N: a site joins when it ranks in the top N by live bytes or
   // by growth, stays while it ranks in the top 2N by either, and leaves only
@@ -188,8 +197,8 @@ ProcessMetrics MonitoredProcess::Metrics(double now) {
 std::string MonitoredProcess::PprofGzip() {
   std::lock_guard lock(mutex_);
   const Recording& recording = window_.Materialize();
-  if (!resolver_) resolver_ = std::make_unique<CallSiteResolver>(recording, settings_.wrappers);
-  return GzipBytes(BuildPprofProfile(*resolver_).SerializeAsString());
+  CallSiteResolver& resolver = Resolver(recording);
+  return GzipBytes(BuildPprofProfile(resolver).SerializeAsString());
 }
 
 nlohmann::json MonitoredProcess::ReportJson(size_t top) {
@@ -197,10 +206,8 @@ nlohmann::json MonitoredProcess::ReportJson(size_t top) {
   std::vector<ProcessReport> processes(1);
   processes[0].path = identity_.comm + " (pid " + std::to_string(identity_.pid) + ")";
   processes[0].recording = window_.Materialize();
-  if (!resolver_) {
-    resolver_ = std::make_unique<CallSiteResolver>(window_.Materialize(), settings_.wrappers);
-  }
-  processes[0].report = BuildGrowthReport(*resolver_);
+  CallSiteResolver& resolver = Resolver(window_.Materialize());
+  processes[0].report = BuildGrowthReport(resolver);
   processes[0].readable = true;
   return heapdrift::ReportJson(processes, top);
 }

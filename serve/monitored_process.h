@@ -53,8 +53,9 @@ struct ProcessIdentity {
 
 class MonitoredProcess {
  public:
+  // `symbols` (the daemon's, shared by every process) outlives it.
   MonitoredProcess(ProcessIdentity identity, const proto::Header& header,
-                   const MonitorSettings& settings);
+                   const MonitorSettings& settings, symbolizer::SharedSymbolizer& symbols);
 
   // False if the snapshot breaks the format's limits (it is ignored).
   bool Add(proto::Snapshot snapshot, double received_unix_seconds);
@@ -73,10 +74,12 @@ class MonitoredProcess {
     double last_in_top = 0;  // Unix seconds
   };
   void Refresh(double now);  // holds mutex_
+  CallSiteResolver& Resolver(const Recording& recording);
   bool InGroup(size_t group, uint32_t stack_id, const ResolvedStack& stack);
 
   const ProcessIdentity identity_;
   const MonitorSettings& settings_;
+  symbolizer::SharedSymbolizer& symbols_;
   mutable std::mutex mutex_;
   RecordingWindow window_;
   std::unique_ptr<CallSiteResolver> resolver_;
