@@ -199,7 +199,8 @@ TEST(ServeMonitoring, TheSessionAlertFiresInPrometheusForTheLeakOnlyAndReachesAW
   std::string alerts;
   while (std::chrono::steady_clock::now() < deadline && !(fired && notified)) {
     alerts = HttpGet(stack.prometheus_port, "/api/v1/alerts").body;
-    for (const auto& alert : nlohmann::json::parse(alerts)["data"]["alerts"]) {
+    nlohmann::json parsed = nlohmann::json::parse(alerts);  // (a loop over a temporary's part dangles)
+    for (const auto& alert : parsed["data"]["alerts"]) {
       if (alert["labels"]["alertname"] != "HeapdriftSessionObjectGrowth") continue;
       std::string labels = alert["labels"].dump();
       if (labels.find(leaking_pid) != std::string::npos && alert["state"] == "firing") fired = true;

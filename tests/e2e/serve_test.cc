@@ -157,7 +157,11 @@ TEST(Serve, KeepsEveryProcessThroughKilledAgentsGarbageAndADaemonRestart) {
   }
   EXPECT_EQ(finished, 4u);
   EXPECT_GE(restarted, 3u) << "the agents still running at the restart continue in a new segment";
-  ProcessResult report = RunProcess({kCliPath, "report", processes[0]});
+  auto leak_directory = std::find_if(processes.begin(), processes.end(), [](const auto& path) {
+    return path.find("session_leak") != std::string::npos;
+  });
+  ASSERT_NE(leak_directory, processes.end());
+  ProcessResult report = RunProcess({kCliPath, "report", *leak_directory});
   EXPECT_NE(report.out.find("CreateSession"), std::string::npos) << report.out;
 }
 
