@@ -24,8 +24,6 @@ std::string SignedBytes(double bytes) {
   return (bytes >= 0 ? "+" : "-") + HumanBytes(std::fabs(bytes));
 }
 
-// "f(int, std::vector<...> const&)" -> "f(...)": parameter lists of C++
-// functions are long, and the file:line already says which overload.
 std::string ShortFunction(const std::string& function) {
   constexpr std::string_view kAnonymous = "(anonymous namespace)";
   size_t name_start = function.compare(0, kAnonymous.size(), kAnonymous) == 0 ? kAnonymous.size() : 0;

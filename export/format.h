@@ -15,6 +15,9 @@ std::string HumanBytes(double bytes);
 // "+12.3 MiB", "-512 B".
 std::string SignedBytes(double bytes);
 
+// "f(int, std::vector<...> const&)" -> "f(...)": parameter lists of C++
+// functions are long, and the file:line (or a site's hash) says which overload.
+std::string ShortFunction(const std::string& function);
 // "f(...) (dir/file.cc:12)": a frame for a human, parameter lists elided and
 // the file cut to its last two path components.
 std::string FrameTitle(const symbolizer::Frame& frame);

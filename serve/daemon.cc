@@ -281,12 +281,8 @@ bool Daemon::Run(const std::atomic<bool>& stop, std::string* error) {
   // short-lived processes left 144 MiB resident with glibc's default arenas,
   // 37 MiB with one. Two keep the agent loop and HTTP apart.
   mallopt(M_ARENA_MAX, 2);
-  std::error_code created;
-  std::filesystem::create_directories(settings_.directory, created);
-  if (created) {
-    *error = "cannot create " + settings_.directory.string() + ": " + created.message();
-    return false;
-  }
+  // The socket and the port first, the directory last: a failure removes
+  // the socket again, so a daemon that cannot start leaves nothing behind.
   UnixListener listener;
   if (!listener.Listen(settings_.socket_path, settings_.socket_group, error)) return false;
   httplib::Server http;
@@ -298,6 +294,12 @@ bool Daemon::Run(const std::atomic<bool>& stop, std::string* error) {
   if (port < 0) {
     *error = fmt::format("cannot listen on http://{}:{}", settings_.http_host,
                          settings_.http_port);
+    return false;
+  }
+  std::error_code created;
+  std::filesystem::create_directories(settings_.directory, created);
+  if (created) {
+    *error = "cannot create " + settings_.directory.string() + ": " + created.message();
     return false;
   }
   std::fprintf(stderr, "heapdrift serve: agents on unix:%s, http://%s:%d, recordings in %s\n",

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "format.h"
 #include "gzip_file.h"
 #include "pprof_export.h"
 #include "report_output.h"
@@ -23,7 +24,7 @@ std::string SiteHash(const std::string& site_key) {
 }
 
 std::string FunctionName(const symbolizer::Frame& frame) {
-  return frame.function.empty() ? frame.ModuleOffset() : frame.function;
+  return frame.function.empty() ? frame.ModuleOffset() : ShortFunction(frame.function);
 }
 
 double Score(const SiteReport& site) {

@@ -32,7 +32,7 @@ struct HeaderInfo {
   uint32_t root_pid;
   uint64_t process_start_ticks;
   bool attached;
-  const char* service_name;
+  const char* service_name = "";
 };
 
 // Header fields read back by the agent itself (recording_probe.h).

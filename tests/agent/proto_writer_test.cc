@@ -42,7 +42,8 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   const char command_line[] = "./server\0--port\0\0last";  // includes an empty argument
   HeaderInfo info{1234, 1, "/usr/bin/server", command_line, sizeof(command_line) - 1,
                   65536, 2000, 1700000000123456789ULL, 987654321, 1000, /*forked=*/true,
-                  /*root_pid=*/1200, /*process_start_ticks=*/424242};
+                  /*root_pid=*/1200, /*process_start_ticks=*/424242, /*attached=*/false,
+                  /*service_name=*/"shop"};
   EncodeHeader(writer, info);
   ASSERT_TRUE(writer.ok());
   proto::Header header;
@@ -51,6 +52,7 @@ TEST(ProtoWriter, HeaderDecodesWithLibprotobuf) {
   EXPECT_EQ(header.format_version(), kFormatVersion);
   EXPECT_EQ(header.pid(), 1234u);
   EXPECT_EQ(header.executable(), "/usr/bin/server");
+  EXPECT_EQ(header.service_name(), "shop");
   ASSERT_EQ(header.command_line_size(), 4);
   EXPECT_EQ(header.command_line(1), "--port");
   EXPECT_EQ(header.command_line(2), "");

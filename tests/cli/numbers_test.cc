@@ -59,7 +59,8 @@ TEST(ParseDuration, TakesUnitsAndSecondsByDefault) {
   EXPECT_EQ(ParseDuration("1.5m", min, max).value, milliseconds(90'000));
   EXPECT_EQ(ParseDuration("2h", min, max).value, milliseconds(7'200'000));
   EXPECT_EQ(ParseDuration("250ms", min, max).value, milliseconds(250));
-  for (const char* bad : {"-1s", "1x", "1d", "s", "", "1 s"}) {
+  EXPECT_EQ(ParseDuration("7d", min, max).value, milliseconds(7 * 86'400'000LL));
+  for (const char* bad : {"-1s", "1x", "1w", "s", "", "1 s"}) {
     EXPECT_FALSE(ParseDuration(bad, min, max).value) << bad;
   }
   EXPECT_FALSE(ParseDuration("0.5", milliseconds(1000), max).value);

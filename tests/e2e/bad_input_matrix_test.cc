@@ -128,7 +128,7 @@ std::vector<BadInput> Matrix() {
   for (std::vector<std::string> flag :
        {std::vector<std::string>{"--max-growth", "-5"}, {"--max-growth", "fast"},
         {"--max-leak-bytes", "-1"}, {"--max-leak-bytes", "1.5"}, {"--top", "0"},
-        {"--timeout", "0"}, {"--timeout", "1d"}, {"--sample-bytes", "0"}}) {
+        {"--timeout", "0"}, {"--timeout", "1w"}, {"--sample-bytes", "0"}}) {
     add("check bad number", {"check", flag[0], flag[1], "--", "true"}, kUsage, flag[0].c_str());
   }
   // record.
@@ -144,6 +144,25 @@ std::vector<BadInput> Matrix() {
   add("record bad interval", {"record", "--listen", "unix:{dir}/../r.sock", "-o", "{new}",
                               "--live-interval", "0"},
       kUsage, "--live-interval");
+  // serve.
+  add("serve not unix:", {"serve", "--listen", "{dir}/s.sock", "--dir", "{dir}/kept"}, kUsage,
+      "unix:");
+  add("serve on a file", {"serve", "--listen", "unix:{existing}", "--dir", "{dir}/kept"},
+      kCannotRun, "not a socket");
+  add("serve unwritable dir", {"serve", "--listen", "unix:{dir}/../s.sock", "--dir",
+                               "{existing}/kept"},
+      kCannotRun, "cannot create");
+  add("serve open to the network", {"serve", "--listen", "unix:{dir}/../s.sock", "--dir",
+                                    "{dir}/kept", "--http", "0.0.0.0:9464"},
+      kUsage, "loopback");
+  for (std::vector<std::string> flag :
+       {std::vector<std::string>{"--max-disk", "-1"}, {"--max-disk", "1KiB"}, {"--top", "0"},
+        {"--retain", "0s"}, {"--window", "1s"}, {"--refresh", "nan"}, {"--http", "::1"},
+        {"--group", "x"}, {"--socket-group", "no-such-group-here"}}) {
+    add("serve bad value", {"serve", "--listen", "unix:{dir}/../s.sock", "--dir", "{dir}/kept",
+                            flag[0], flag[1]},
+        kUsage, flag[0].c_str());
+  }
   // The command itself.
   add("no command", {"no-such-command"}, kUsage, "");
   return cases;
