@@ -98,9 +98,7 @@ bool StreamReceiver::Accept(std::string* error) {
 void StreamReceiver::AddConnection(int socket) {
   auto connection = std::make_unique<Connection>();
   connection->socket = socket;
-  ucred peer{};
-  socklen_t size = sizeof(peer);
-  if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0) connection->peer = peer.pid;
+  connection->peer = PeerPid(socket);
   connections_.push_back(std::move(connection));
 }
 

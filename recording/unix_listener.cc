@@ -10,6 +10,12 @@
 
 namespace heapdrift {
 
+pid_t PeerPid(int socket) {
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  return getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 ? peer.pid : 0;
+}
+
 UnixListener::~UnixListener() {
   if (fd_ >= 0) close(fd_);
   struct stat now {};

@@ -12,6 +12,10 @@
 
 namespace heapdrift {
 
+// The pid of the process at the other end of a connected Unix socket, as
+// the kernel says (SO_PEERCRED), not as the peer claims; 0 if unknown.
+pid_t PeerPid(int socket);
+
 class UnixListener {
  public:
   UnixListener() = default;

@@ -151,9 +151,7 @@ void Daemon::Accept(int listener) {
   if (socket < 0) return;
   auto connection = std::make_unique<Connection>();
   connection->socket = socket;
-  ucred peer{};
-  socklen_t size = sizeof(peer);
-  if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0) connection->peer = peer.pid;
+  connection->peer = PeerPid(socket);
   connections_.push_back(std::move(connection));
   std::lock_guard lock(mutex_);
   ++connections_total_;

@@ -29,11 +29,7 @@ DormantProcess::DormantProcess(const TempDir& dir, const std::vector<std::string
       setenv("HEAPDRIFT_DORMANT", "1", 1);
     }
     for (const auto& [name, value] : extra_env) setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    ExecOrExit(argv);
   }
 }
 

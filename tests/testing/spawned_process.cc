@@ -24,11 +24,7 @@ SpawnedProcess::SpawnedProcess(const std::vector<std::string>& argv, const Envir
     dup2(log, 1);
     dup2(log, 2);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+    ExecOrExit(argv);
   }
   setpgid(pid_, pid_);
 }

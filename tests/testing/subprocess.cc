@@ -13,6 +13,14 @@
 
 namespace heapdrift::testing {
 
+void ExecOrExit(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& argument : argv) args.push_back(const_cast<char*>(argument.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  _exit(127);
+}
+
 ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment& env,
                          int timeout_sec) {
   ProcessResult result;
@@ -32,11 +40,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment
         setenv(name.c_str(), value.c_str(), 1);
       }
     }
-    std::vector<char*> args;
-    for (const auto& argument : argv) args.push_back(const_cast<char*>(argument.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+    ExecOrExit(argv);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);

@@ -26,6 +26,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment
 ProcessResult RunUnderAgent(const std::vector<std::string>& argv, const std::string& recording,
                             Environment env = {}, int timeout_sec = 120);
 
+// In a forked child: runs argv[0] (searched in PATH) with those arguments;
+// exits 127 if it cannot.
+[[noreturn]] void ExecOrExit(const std::vector<std::string>& argv);
+
 // Lines of `text` that start with `prefix`.
 std::vector<std::string> LinesStartingWith(const std::string& text, const std::string& prefix);
 
