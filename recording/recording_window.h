@@ -37,7 +37,6 @@ class RecordingWindow {
   proto::Snapshot WholeState() const;
 
   const proto::Header& header() const { return header_; }
-  bool empty() const { return snapshots_seen_ == 0; }
   size_t snapshots_seen() const { return snapshots_seen_; }
   // The last snapshot added, as sent (its sites only those that changed).
   const proto::Snapshot& latest() const { return latest_; }

@@ -48,7 +48,6 @@ MonitoredProcess::MonitoredProcess(ProcessIdentity identity, const proto::Header
 bool MonitoredProcess::Add(proto::Snapshot snapshot, double received_unix_seconds) {
   std::lock_guard lock(mutex_);
   if (!window_.Add(std::move(snapshot))) return false;
-  ++snapshots_;
   last_snapshot_seconds_ = received_unix_seconds;
   changed_since_analysis_ = true;
   return true;
@@ -187,7 +186,7 @@ ProcessMetrics MonitoredProcess::Metrics(double now) {
   metrics.samples = stats.samples();
   metrics.dropped_samples = stats.dropped_ring_full() + stats.dropped_no_ring() +
                             stats.dropped_live_table_full() + stats.dropped_stack_table_full();
-  metrics.snapshots = snapshots_;
+  metrics.snapshots = window_.snapshots_seen();
   metrics.sampling_interval_bytes = static_cast<double>(
       stats.current_sample_bytes() != 0 ? stats.current_sample_bytes() : header.sample_bytes());
   metrics.tracked_sites = window_.call_sites();

@@ -89,7 +89,6 @@ class MonitoredProcess {
   std::map<std::string, Member> members_;  // by site key
   std::unordered_map<uint32_t, std::vector<bool>> group_cache_;  // stack id -> per group
   size_t group_cache_mappings_ = 0;
-  uint64_t snapshots_ = 0;
   double last_snapshot_seconds_ = 0;
 };
 

@@ -31,7 +31,6 @@ class SegmentWriter {
   bool Append(const std::string& record, std::string* error);
   void Close();
 
-  const std::filesystem::path& directory() const { return directory_; }
   // The segment being written, empty if none: retention never deletes it.
   const std::filesystem::path& current() const { return current_; }
 
