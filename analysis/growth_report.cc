@@ -163,6 +163,23 @@ MemorySummary SummarizeMemory(const Recording& recording, const SiteSeries& seri
   return memory;
 }
 
+MemoryOverTime TraceMemory(const Recording& recording, const SiteSeries& series) {
+  MemoryOverTime trace;
+  trace.has_allocator_stats = true;
+  for (size_t index : series.snapshot_index) {
+    const proto::ProcessMemory& memory = recording.snapshots[index].memory();
+    trace.has_allocator_stats = trace.has_allocator_stats && memory.has_allocator_stats();
+    trace.rss.push_back(static_cast<double>(memory.rss_bytes()));
+    trace.in_use.push_back(static_cast<double>(memory.allocator_in_use_bytes()));
+    trace.retained.push_back(static_cast<double>(memory.allocator_free_bytes()));
+  }
+  if (!trace.has_allocator_stats) {
+    trace.in_use.clear();
+    trace.retained.clear();
+  }
+  return trace;
+}
+
 }  // namespace
 
 GrowthReport BuildGrowthReport(CallSiteResolver& resolver, const ReportOptions& options) {
@@ -175,6 +192,8 @@ GrowthReport BuildGrowthReport(CallSiteResolver& resolver, const ReportOptions& 
   if (series.seconds.empty()) return report;
   report.seconds = series.seconds.back() - series.seconds.front();
   report.memory = SummarizeMemory(recording, series);
+  report.memory_over_time = TraceMemory(recording, series);
+  report.point_seconds = series.seconds;
 
   // The largest sampling interval in force bounds the noise of every estimate.
   double interval = static_cast<double>(recording.header.sample_bytes());

@@ -56,6 +56,13 @@ struct MemorySummary {
   double live_first = 0, live_last = 0;      // estimated live heap, all sites
 };
 
+// The process's memory at each point of the series, beside the live heap
+// (GrowthReport::heap.series): what a chart reconciles.
+struct MemoryOverTime {
+  bool has_allocator_stats = false;  // at every point
+  std::vector<double> rss, in_use, retained;  // retained: malloc's free bytes
+};
+
 struct GrowthReport {
   std::vector<SiteReport> growing;  // ranked: growth rate x confidence
   std::vector<SiteReport> others;   // the rest, by live bytes
@@ -69,6 +76,8 @@ struct GrowthReport {
   // has an empty series and zero bytes.
   std::vector<SiteReport> named_groups;
   MemorySummary memory;
+  MemoryOverTime memory_over_time;
+  std::vector<double> point_seconds;  // when each point of every series was taken
   double seconds = 0;               // length of the analysed window
   size_t snapshots = 0;
 };

@@ -22,6 +22,7 @@
 #include "command_support.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "html_report.h"
 #include "leak_check.h"
 #include "process_tree.h"
 #include "recording.h"
@@ -42,7 +43,7 @@ struct Settings {
   std::vector<std::string> suppression_files;
   bool no_builtin_suppressions = false;
   bool print_suppressions = false;
-  std::string json_path, junit_path, recordings_dir;
+  std::string json_path, junit_path, html_path, recordings_dir;
   std::vector<std::string> wrappers;
   std::string debug_paths;
   size_t top = 5;
@@ -66,22 +67,6 @@ bool LoadSuppressions(const Settings& settings, std::vector<Suppression>* out,
   if (!settings.no_builtin_suppressions) {
     const std::vector<Suppression>& builtins = BuiltinSuppressions();
     out->insert(out->end(), builtins.begin(), builtins.end());
-  }
-  return true;
-}
-
-// Fails early, before the program runs, if a report could not be written.
-bool CanWrite(const std::string& path, std::string* error) {
-  return path.empty() || CanWriteOutput(path, false, error);
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) {
-    std::fprintf(stderr, "heapdrift: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
-    return false;
   }
   return true;
 }
@@ -189,6 +174,8 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
   check->add_option("--json", settings->json_path, "Write every finding as JSON to this file");
   check->add_option("--junit", settings->junit_path,
                     "Write JUnit XML (one test case per process) to this file");
+  check->add_option("--html", settings->html_path,
+                    "Write a page (one self-contained HTML file) of each process's leaks");
   check->add_option("--recordings", settings->recordings_dir,
                     "Keep each process's recording in this directory (<pid>.rec)");
   AddCountOption(check, "--top", &settings->top, "Leaking call sites shown per process", 1, kMaxTop);
@@ -210,8 +197,9 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
     }
     std::optional<std::string> agent = LocateAgent(&error);
     RecordingsDir recordings;
-    if (!agent || !CanWrite(settings->json_path, &error) ||
-        !CanWrite(settings->junit_path, &error) ||
+    if (!agent || !CanWriteOptionalOutput(settings->json_path, &error) ||
+        !CanWriteOptionalOutput(settings->junit_path, &error) ||
+        !CanWriteOptionalOutput(settings->html_path, &error) ||
         !recordings.Create(settings->recordings_dir, &error)) {
       std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
       *exit_code = kExitCannotRun;
@@ -258,11 +246,15 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
                  : run.processes.empty()        ? kExitCannotRun
                                                 : kExitOk;
     if (!settings->json_path.empty() &&
-        !WriteFile(settings->json_path, CheckJson(run, options, *exit_code).dump(2) + "\n")) {
+        !WriteOutputFile(settings->json_path, CheckJson(run, options, *exit_code).dump(2) + "\n")) {
       if (*exit_code == kExitOk) *exit_code = kExitCannotRun;
     }
     if (!settings->junit_path.empty() &&
-        !WriteFile(settings->junit_path, CheckJunit(run, options))) {
+        !WriteOutputFile(settings->junit_path, CheckJunit(run, options))) {
+      if (*exit_code == kExitOk) *exit_code = kExitCannotRun;
+    }
+    if (!settings->html_path.empty() &&
+        !WriteOutputFile(settings->html_path, HtmlCheckPage(run, options, *exit_code))) {
       if (*exit_code == kExitOk) *exit_code = kExitCannotRun;
     }
   });

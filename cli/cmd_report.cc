@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -9,7 +10,10 @@
 #include "command_support.h"
 #include "commands.h"
 #include "exit_codes.h"
+#include "format.h"
 #include "growth_report.h"
+#include "heap_moments.h"
+#include "html_report.h"
 #include "recording.h"
 #include "recording_tree.h"
 #include "report_output.h"
@@ -22,6 +26,7 @@ struct Settings {
   std::string path;
   size_t top = 10;
   bool json = false;
+  std::string html_path;
   std::vector<std::string> wrappers;
   std::string debug_paths;
   double from = -1e300, to = 1e300;
@@ -29,6 +34,12 @@ struct Settings {
 
 // The whole command, for `report` and for commands that end with a report.
 void Report(const Settings& settings, int* exit_code) {
+  std::string error;
+  if (!CanWriteOptionalOutput(settings.html_path, &error)) {
+    std::fprintf(stderr, "heapdrift: %s\n", error.c_str());
+    *exit_code = kExitCannotRun;
+    return;
+  }
   Recording recording;
   if (!LoadRecordingForCommand(settings.path, &recording, exit_code)) return;
   ReportOptions options;
@@ -63,11 +74,31 @@ void Report(const Settings& settings, int* exit_code) {
     process.recording.header = std::move(member.header);
     process.readable = ReadRecording(process.path, &process.recording).status == ReadStatus::kOk;
   }
-  for (ProcessReport& process : processes) {
-    if (!process.readable) continue;
-    CallSiteResolver resolver(process.recording, settings.wrappers, settings.debug_paths);
-    process.report = BuildGrowthReport(resolver, options);
-    PrintWarnings(resolver.warnings());
+  // Kept for the page's flame graphs: each address is symbolized once.
+  std::vector<std::unique_ptr<CallSiteResolver>> resolvers(processes.size());
+  for (size_t i = 0; i < processes.size(); ++i) {
+    if (!processes[i].readable) continue;
+    resolvers[i] = std::make_unique<CallSiteResolver>(processes[i].recording, settings.wrappers,
+                                                      settings.debug_paths);
+    processes[i].report = BuildGrowthReport(*resolvers[i], options);
+    PrintWarnings(resolvers[i]->warnings());
+  }
+  if (!settings.html_path.empty()) {
+    std::vector<HtmlProcess> detailed;
+    for (const ProcessReport* process : ProcessesToDetail(processes)) {
+      HeapMomentsOptions moments;
+      moments.from_seconds = options.from_seconds;
+      moments.to_seconds = options.to_seconds;
+      CallSiteResolver& resolver = *resolvers[static_cast<size_t>(process - processes.data())];
+      detailed.push_back({process, BuildHeapMoments(resolver, moments)});
+    }
+    std::string page = HtmlReportPage(settings.path, processes, detailed, settings.top);
+    *exit_code = WriteOutputFile(settings.html_path, page) ? kExitOk : kExitCannotRun;
+    if (*exit_code == kExitOk) {
+      std::printf("heapdrift report: wrote %s (%s): open it in a browser\n",
+                  settings.html_path.c_str(), HumanBytes(static_cast<double>(page.size())).c_str());
+    }
+    return;
   }
   if (settings.json) {
     std::puts(ReportJson(processes, settings.top).dump(2).c_str());
@@ -94,11 +125,15 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "Examples:\n"
       "  heapdrift report server.rec\n"
       "  heapdrift report server.rec --top 3 --json\n"
+      "  heapdrift report server.rec --html report.html\n"
       "  heapdrift report server.rec --from 60 --to 120   (one phase of the run)\n"
       "  heapdrift report server.rec --wrapper xmalloc --wrapper pool_alloc");
   command->add_option("recording", settings->path, "Recording file")->required();
   AddCountOption(command, "--top", &settings->top, "How many growing call sites to show", 1, kMaxTop);
-  command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
+  auto* json = command->add_flag("--json", settings->json, "Print JSON: {\"suspects\": [...]}");
+  command->add_option("--html", settings->html_path,
+                      "Write the report as one self-contained HTML page (charts, flame graphs)")
+      ->excludes(json);
   AddSecondsOption(command, "--from", &settings->from,
                    "Analyse from this many seconds after the program started", 0, kMaxSeconds);
   AddSecondsOption(command, "--to", &settings->to, "Analyse up to this many seconds after the start",

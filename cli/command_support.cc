@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "agent/option_table.h"
 #include "exit_codes.h"
@@ -92,6 +93,21 @@ void AddFollowOption(CLI::App* command, std::string* mode) {
                    "fork on), none")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(agent::kFollowModeNames),
                                                      std::end(agent::kFollowModeNames))));
+}
+
+bool CanWriteOptionalOutput(const std::string& path, std::string* error) {
+  return path.empty() || CanWriteOutput(path, false, error);
+}
+
+bool WriteOutputFile(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) {
+    std::fprintf(stderr, "heapdrift: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 bool CanWriteOutput(const std::string& path, bool regular_file_only, std::string* error) {

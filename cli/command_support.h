@@ -38,6 +38,11 @@ void AddFollowOption(CLI::App* command, std::string* mode);
 // writes leaves no empty file behind. On failure sets a one-line *error.
 bool CanWriteOutput(const std::string& path, bool regular_file_only, std::string* error);
 
+// CanWriteOutput for an output the user may leave out ("" can always be written).
+bool CanWriteOptionalOutput(const std::string& path, std::string* error);
+// Writes `text` to `path` (replacing it); on failure says why on stderr.
+bool WriteOutputFile(const std::string& path, const std::string& text);
+
 // The most call sites any --top shows.
 inline constexpr uint64_t kMaxTop = 1'000'000;
 // The largest byte limit a check takes (1024 TiB: more is no limit at all).

@@ -186,6 +186,29 @@ std::vector<std::string> StableCaseNames(const CheckRun& run) {
 
 }  // namespace
 
+std::string CheckVerdict(const CheckRun& run, const CheckOptions& options) {
+  size_t failed = run.FailedProcesses(options);
+  std::string verdict = failed > 0 || run.timed_out     ? "FAILED"
+                        : run.command_exit_code != 0 ? "command failed"
+                                                     : "passed";
+  return fmt::format("{}: {} of {} processes leaked or grew{}{}", verdict,
+                     failed > 0 ? std::to_string(failed) : "none", run.processes.size(),
+                     options.max_leak_bytes > 0
+                         ? fmt::format(" (more than {} leaked)", HumanBytes(options.max_leak_bytes))
+                         : "",
+                     run.timed_out ? "; ended at --timeout"
+                     : run.command_exit_code != 0
+                         ? fmt::format("; the command exited with {}", run.command_exit_code)
+                         : "");
+}
+
+const char* LeakKindText(LeakKind kind) { return NamesOf(kind).text; }
+
+std::string ProcessCheckSummary(const ProcessCheck& process) {
+  std::string unchecked = UncheckedReason(process);
+  return unchecked.empty() ? LeakSummary(process) : unchecked;
+}
+
 void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& options, size_t top) {
   for (const RunWarning& warning : run.warnings) {
     fmt::print(out, "heapdrift: warning: {}\n", WarningText(warning));
@@ -193,8 +216,7 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
   for (const ProcessCheck& process : run.processes) {
     bool failed = process.Failed(options);
     fmt::print(out, "{} {}\n", failed ? "FAIL" : "ok  ", ProcessTitle(process));
-    std::string unchecked = UncheckedReason(process);
-    fmt::print(out, "  {}\n", unchecked.empty() ? LeakSummary(process) : unchecked);
+    fmt::print(out, "  {}\n", ProcessCheckSummary(process));
     if (failed) fmt::print(out, "{}", FailureDetails(process, options, top));
     for (const SuppressedLeaks& suppressed : process.suppressed) {
       fmt::print(out, "  suppressed {} in {} by leak:{} ({})\n", HumanBytes(suppressed.bytes),
@@ -211,19 +233,7 @@ void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& opt
     fmt::print(out, "heapdrift check: the program crashed: killed by signal {} (SIG{})\n",
                run.command_signal, name != nullptr ? name : "?");
   }
-  size_t failed = run.FailedProcesses(options);
-  std::string verdict = failed > 0 || run.timed_out     ? "FAILED"
-                        : run.command_exit_code != 0 ? "command failed"
-                                                     : "passed";
-  fmt::print(out, "heapdrift check: {}: {} of {} processes leaked or grew{}{}\n", verdict,
-             failed > 0 ? std::to_string(failed) : "none", run.processes.size(),
-             options.max_leak_bytes > 0
-                 ? fmt::format(" (more than {} leaked)", HumanBytes(options.max_leak_bytes))
-                 : "",
-             run.timed_out ? "; ended at --timeout"
-             : run.command_exit_code != 0
-                 ? fmt::format("; the command exited with {}", run.command_exit_code)
-                 : "");
+  fmt::print(out, "heapdrift check: {}\n", CheckVerdict(run, options));
 }
 
 void PrintSuppressionUse(std::FILE* out, const CheckRun& run, const CheckOptions& options) {

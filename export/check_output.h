@@ -10,6 +10,14 @@
 
 namespace heapdrift {
 
+// "FAILED: 1 of 2 processes leaked or grew; the command exited with 3".
+std::string CheckVerdict(const CheckRun& run, const CheckOptions& options);
+// "1.2 KiB definitely leaked in 3 objects; ...", or why leaks were not checked.
+std::string ProcessCheckSummary(const ProcessCheck& process);
+
+// "leaked", "indirectly leaked", "still reachable".
+const char* LeakKindText(LeakKind kind);
+
 // `top` leak groups are shown per failing process.
 void PrintCheckText(std::FILE* out, const CheckRun& run, const CheckOptions& options, size_t top);
 

@@ -9,7 +9,6 @@
 #include "recording_tree.h"
 
 namespace heapdrift {
-namespace {
 
 // "15 % of what it allocated before 8.0 s is still live; none of that died
 // after 14.0 s" (a leak keeps what it keeps; a cache's old memory dies).
@@ -29,6 +28,8 @@ std::string EvidenceLine(const SiteReport& site) {
   if (site.evidence.old.known()) line += "; " + AgeText(site.evidence.old);
   return line;
 }
+
+namespace {
 
 void PrintRanked(std::FILE* out, const std::vector<SiteReport>& sites, size_t top, bool sums) {
   fmt::print(out, "{:>4}  {:>12}  {:>10}  {:>10}  {:<12}  {}\n", "rank", "growth", "live now",
@@ -195,31 +196,10 @@ nlohmann::json ReportJson(const std::vector<ProcessReport>& processes, size_t to
   return {{"suspects", suspects}, {"heap", heaps}, {"spread_growth", spread}};
 }
 
-void PrintReportTree(std::FILE* out, const std::string& first_path,
-                     const std::vector<ProcessReport>& processes, size_t top) {
-  constexpr size_t kMaxSections = 3;
-  fmt::print(out, "heapdrift report: {} and {} recording(s) of the processes started from it\n",
-             first_path, processes.size() - 1);
+std::vector<const ProcessReport*> ProcessesToDetail(const std::vector<ProcessReport>& processes) {
   std::vector<const ProcessReport*> sections;
-  size_t path_width = 0;
   for (const ProcessReport& process : processes) {
-    path_width = std::max(path_width, process.path.size());
-  }
-  for (const ProcessReport& process : processes) {
-    std::string state;
-    if (!process.readable) {
-      state = "unreadable";
-    } else if (process.recording.snapshots.empty()) {
-      state = "no snapshot (it exec'd or was killed at once)";
-    } else if (process.report.growing.empty()) {
-      state = fmt::format("nothing grows; {} live", HumanBytes(process.report.memory.live_last));
-    } else {
-      state = fmt::format("{} growing call site(s), fastest {}/s",
-                          process.report.growing.size(), HumanBytes(FastestGrowth(process)));
-      sections.push_back(&process);
-    }
-    fmt::print(out, "  {:<{}}  {}: {}\n", process.path, path_width,
-               DescribeProcess(process.recording.header), state);
+    if (process.readable && !process.report.growing.empty()) sections.push_back(&process);
   }
   std::stable_sort(sections.begin(), sections.end(), [](const auto* a, const auto* b) {
     return FastestGrowth(*a) > FastestGrowth(*b);
@@ -235,6 +215,33 @@ void PrintReportTree(std::FILE* out, const std::string& first_path,
     }
     if (largest != nullptr) sections.push_back(largest);
   }
+  return sections;
+}
+
+std::string ProcessState(const ProcessReport& process) {
+  if (!process.readable) return "unreadable";
+  if (process.recording.snapshots.empty()) return "no snapshot (it exec'd or was killed at once)";
+  if (process.report.growing.empty()) {
+    return fmt::format("nothing grows; {} live", HumanBytes(process.report.memory.live_last));
+  }
+  return fmt::format("{} growing call site(s), fastest {}/s", process.report.growing.size(),
+                     HumanBytes(FastestGrowth(process)));
+}
+
+void PrintReportTree(std::FILE* out, const std::string& first_path,
+                     const std::vector<ProcessReport>& processes, size_t top) {
+  constexpr size_t kMaxSections = 3;
+  fmt::print(out, "heapdrift report: {} and {} recording(s) of the processes started from it\n",
+             first_path, processes.size() - 1);
+  size_t path_width = 0;
+  for (const ProcessReport& process : processes) {
+    path_width = std::max(path_width, process.path.size());
+  }
+  for (const ProcessReport& process : processes) {
+    fmt::print(out, "  {:<{}}  {}: {}\n", process.path, path_width,
+               DescribeProcess(process.recording.header), ProcessState(process));
+  }
+  std::vector<const ProcessReport*> sections = ProcessesToDetail(processes);
   for (size_t i = 0; i < sections.size() && i < kMaxSections; ++i) {
     fmt::print(out, "\n");
     PrintReportText(out, *sections[i], top);

@@ -23,6 +23,18 @@ struct ProcessReport {
 // live heap changed together (e.g. "RSS grew but the heap did not").
 std::string ExplainMemory(const MemorySummary& memory);
 
+// "15 % of what it allocated before 8.0 s is still live; none of that died
+// after 14.0 s": what became of a site's old memory, in words.
+std::string AgeText(const OldMemory& old);
+// "rate 1.0 KiB-2.0 KiB/s (90 %)", then the age evidence when known.
+std::string EvidenceLine(const SiteReport& site);
+
+// The processes of a tree worth a full section: each whose live memory
+// grows, fastest first, or else the one holding the most live memory.
+std::vector<const ProcessReport*> ProcessesToDetail(const std::vector<ProcessReport>& processes);
+// "2 growing call site(s), fastest 1.0 MiB/s", "nothing grows; 3 MiB live", ...
+std::string ProcessState(const ProcessReport& process);
+
 // One process's report; `top` growing call sites at most.
 void PrintReportText(std::FILE* out, const ProcessReport& process, size_t top);
 
