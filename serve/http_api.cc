@@ -66,6 +66,11 @@ void RegisterEndpoints(httplib::Server& server, Daemon& daemon) {
       response.set_content(process->ReportJson(20).dump(2) + "\n", "application/json");
     }
   });
+  server.Get("/report", [&daemon](const httplib::Request& request, httplib::Response& response) {
+    if (auto process = Target(daemon, request, response)) {
+      response.set_content(process->ReportPage(20), "text/html; charset=utf-8");
+    }
+  });
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain");
   });
@@ -76,7 +81,8 @@ void RegisterEndpoints(httplib::Server& server, Daemon& daemon) {
     for (const auto& process : daemon.Processes()) {
       std::string pid = std::to_string(process->identity().pid);
       page += "<li>" + HtmlText(process->identity().comm) + " (pid " + pid +
-              "): <a href=\"/api/v1/report?pid=" + pid + "\">report</a> · "
+              "): <a href=\"/report?pid=" + pid + "\">report</a> · "
+              "<a href=\"/api/v1/report?pid=" + pid + "\">report as JSON</a> · "
               "<a href=\"/debug/pprof/heap?pid=" + pid + "\">heap profile</a></li>";
     }
     response.set_content(page + "</ul>\n", "text/html; charset=utf-8");

@@ -6,6 +6,8 @@
 
 #include "format.h"
 #include "gzip_file.h"
+#include "heap_moments.h"
+#include "html_report.h"
 #include "pprof_export.h"
 #include "report_output.h"
 
@@ -201,15 +203,26 @@ std::string MonitoredProcess::PprofGzip() {
   return GzipBytes(BuildPprofProfile(resolver).SerializeAsString());
 }
 
-nlohmann::json MonitoredProcess::ReportJson(size_t top) {
-  std::lock_guard lock(mutex_);
+std::vector<ProcessReport> MonitoredProcess::ReportNow() {
   std::vector<ProcessReport> processes(1);
   processes[0].path = identity_.comm + " (pid " + std::to_string(identity_.pid) + ")";
   processes[0].recording = window_.Materialize();
-  CallSiteResolver& resolver = Resolver(window_.Materialize());
-  processes[0].report = BuildGrowthReport(resolver);
+  processes[0].report = BuildGrowthReport(Resolver(window_.Materialize()));
   processes[0].readable = true;
-  return heapdrift::ReportJson(processes, top);
+  return processes;
+}
+
+nlohmann::json MonitoredProcess::ReportJson(size_t top) {
+  std::lock_guard lock(mutex_);
+  return heapdrift::ReportJson(ReportNow(), top);
+}
+
+std::string MonitoredProcess::ReportPage(size_t top) {
+  std::lock_guard lock(mutex_);
+  std::vector<ProcessReport> processes = ReportNow();
+  std::vector<HtmlProcess> detailed = {
+      {&processes[0], BuildHeapMoments(Resolver(window_.Materialize()))}};
+  return HtmlReportPage(processes[0].path, processes, detailed, top);
 }
 
 }  // namespace heapdrift::serve

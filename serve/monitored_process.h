@@ -23,6 +23,7 @@
 #include "growth_report.h"
 #include "prometheus_text.h"
 #include "recording_window.h"
+#include "report_output.h"
 
 namespace heapdrift::serve {
 
@@ -67,6 +68,8 @@ class MonitoredProcess {
   std::string PprofGzip();
   // The ranked suspects, as `report --json` prints them.
   nlohmann::json ReportJson(size_t top);
+  // The same as `report --html`'s page, of the recent window.
+  std::string ReportPage(size_t top);
 
  private:
   struct Member {
@@ -74,6 +77,7 @@ class MonitoredProcess {
     double last_in_top = 0;  // Unix seconds
   };
   void Refresh(double now);  // holds mutex_
+  std::vector<ProcessReport> ReportNow();  // holds mutex_
   CallSiteResolver& Resolver(const Recording& recording);
   bool InGroup(size_t group, uint32_t stack_id, const ResolvedStack& stack);
 

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chromium.h"
 #include "heapdrift.pb.h"
 #include "paths.h"
 #include "recording_format.h"
@@ -332,6 +333,19 @@ TEST(Serve, HttpAnswersReportPprofAndBadRequests) {
     return first_suspect().find("CreateSession") != std::string::npos;
   }, 25s));
   EXPECT_NE(first_suspect().find("CreateSession"), std::string::npos) << report.dump(2);
+
+  // The same report as a page (report --html's), opened in a browser.
+  HttpAnswer page = daemon.Get("/report?pid=" + pid);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  std::ofstream(dir.File("live.html")) << page.body;
+  BrowserRun opened = OpenInChromium(dir.File("live.html"));
+  ASSERT_EQ(opened.exit_code, 0) << opened.log;
+  EXPECT_NE(opened.dom.find("data-ready=\"1\""), std::string::npos) << opened.log;
+  EXPECT_TRUE(UncaughtErrors(opened).empty()) << UncaughtErrors(opened).front();
+  EXPECT_NE(opened.dom.find("<h4>#1 shop::SessionStore::CreateSession("), std::string::npos);
+  EXPECT_NE(opened.dom.find("data-flame=\"live\""), std::string::npos);
+  EXPECT_EQ(daemon.Get("/report?pid=x").status, 400);
 
   ProcessResult go = RunProcess({"go", "tool", "pprof", "-top",
                                  "http://127.0.0.1:" + std::to_string(daemon.port()) +

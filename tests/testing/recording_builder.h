@@ -81,6 +81,38 @@ class RecordingBuilder {
   Recording recording_;
 };
 
+// A recording as the agent writes it (recording.h): the header, then each
+// snapshot, each length-prefixed; the stacks and mappings go into the first
+// snapshot, where a reader finds them before any site uses them.
+inline std::string RecordingFileBytes(const Recording& recording) {
+  auto framed = [](const google::protobuf::MessageLite& message) {
+    std::string payload = message.SerializeAsString(), record;
+    for (uint64_t length = payload.size();; length >>= 7) {
+      record.push_back(static_cast<char>((length & 0x7f) | (length >= 0x80 ? 0x80 : 0)));
+      if (length < 0x80) break;
+    }
+    return record + payload;
+  };
+  proto::Header header = recording.header;
+  header.set_magic(format::kRecordingMagic);
+  std::string bytes = framed(header);
+  for (size_t i = 0; i < recording.snapshots.size(); ++i) {
+    if (i != 0) {
+      bytes += framed(recording.snapshots[i]);
+      continue;
+    }
+    proto::Snapshot first = recording.snapshots[0];
+    for (const proto::Mapping& mapping : recording.mappings) *first.add_mappings() = mapping;
+    for (const auto& [id, frames] : recording.stacks) {
+      proto::Stack* stack = first.add_stacks();
+      stack->set_id(id);
+      for (uint64_t frame : frames) stack->add_frames(frame);
+    }
+    bytes += framed(first);
+  }
+  return bytes;
+}
+
 // How a frame at `offset` into the fake module is named (module+offset of
 // the call instruction: the byte before the return address).
 inline std::string FakeFrame(uint64_t offset) {
