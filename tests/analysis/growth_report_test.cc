@@ -83,6 +83,33 @@ TEST(GrowthReport, AWindowSeesOnlyItsSnapshots) {
   EXPECT_DOUBLE_EQ(report.growing[0].live_bytes, 21000);
 }
 
+TEST(GrowthReport, MemoryOverTimeAtEveryPointOfTheSeries) {
+  RecordingBuilder builder;
+  builder.Stack(1, {0x100});
+  for (int second = 0; second < 5; ++second) {
+    proto::Snapshot& snapshot = builder.Snapshot(second, {{1, 100 * second, second, 100u * second, 1u * second}});
+    snapshot.mutable_memory()->set_rss_bytes(1000 + second);
+    snapshot.mutable_memory()->set_has_allocator_stats(second != 3);
+    snapshot.mutable_memory()->set_allocator_in_use_bytes(500 + second);
+    snapshot.mutable_memory()->set_allocator_free_bytes(50 + second);
+  }
+  Recording recording = builder.Take();
+  CallSiteResolver resolver(recording);
+  GrowthReport report = BuildGrowthReport(resolver);
+  EXPECT_EQ(report.point_seconds, (std::vector<double>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(report.memory_over_time.rss, (std::vector<double>{1000, 1001, 1002, 1003, 1004}));
+  EXPECT_EQ(report.heap.series, (std::vector<double>{0, 100, 200, 300, 400}));
+  // One snapshot without allocator statistics: no line drawn from holes.
+  EXPECT_FALSE(report.memory_over_time.has_allocator_stats);
+  EXPECT_TRUE(report.memory_over_time.in_use.empty());
+
+  recording.snapshots[3].mutable_memory()->set_has_allocator_stats(true);
+  GrowthReport whole = BuildGrowthReport(resolver);
+  EXPECT_TRUE(whole.memory_over_time.has_allocator_stats);
+  EXPECT_EQ(whole.memory_over_time.in_use, (std::vector<double>{500, 501, 502, 503, 504}));
+  EXPECT_EQ(whole.memory_over_time.retained, (std::vector<double>{50, 51, 52, 53, 54}));
+}
+
 TEST(GrowthReport, TheResolverIsSharedAndSymbolizesOnce) {
   Recording recording = ThreeSites();
   CallSiteResolver resolver(recording);
