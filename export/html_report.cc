@@ -74,7 +74,7 @@ nlohmann::json SiteJson(const SiteReport& site, bool sums) {
                          {"growth_interval", {site.rate.low, site.rate.high}},
                          {"confidence", site.classification.confidence},
                          {"verdict", VerdictName(site.classification.verdict)},
-                         {"evidence", EvidenceLine(site)},
+                         {"age", site.evidence.old.known() ? AgeText(site.evidence.old) : ""},
                          {"series", WholeSeries(site.series)},
                          {"stack", StackTitles(site.stack)}};
   if (sums) json["call_sites"] = site.call_sites;

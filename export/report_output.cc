@@ -22,14 +22,14 @@ std::string AgeText(const OldMemory& old) {
                             old.checked_at);
 }
 
+namespace {
+
 std::string EvidenceLine(const SiteReport& site) {
   std::string line = fmt::format("rate {}-{}/s (90 %)", HumanBytes(std::max(site.rate.low, 0.0)),
                                  HumanBytes(site.rate.high));
   if (site.evidence.old.known()) line += "; " + AgeText(site.evidence.old);
   return line;
 }
-
-namespace {
 
 void PrintRanked(std::FILE* out, const std::vector<SiteReport>& sites, size_t top, bool sums) {
   fmt::print(out, "{:>4}  {:>12}  {:>10}  {:>10}  {:<12}  {}\n", "rank", "growth", "live now",

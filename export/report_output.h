@@ -26,8 +26,6 @@ std::string ExplainMemory(const MemorySummary& memory);
 // "15 % of what it allocated before 8.0 s is still live; none of that died
 // after 14.0 s": what became of a site's old memory, in words.
 std::string AgeText(const OldMemory& old);
-// "rate 1.0 KiB-2.0 KiB/s (90 %)", then the age evidence when known.
-std::string EvidenceLine(const SiteReport& site);
 
 // The processes of a tree worth a full section: each whose live memory
 // grows, fastest first, or else the one holding the most live memory.

@@ -8,6 +8,7 @@ packages=(
   libjemalloc2   # tests: the agent over another malloc
   golang-go      # tests: `go tool pprof` reads our pprof export
   libcpp-httplib-dev  # heapdrift serve: its HTTP server
+  chromium fonts-dejavu-core  # tests: the HTML report opened in a real (headless) browser
   prometheus prometheus-alertmanager  # tests: a real Prometheus scrapes `serve`, promtool lints and tests the shipped rules
   clang libclang-rt-14-dev  # tests: the libFuzzer target
   sqlite3 git redis-server redis-tools memcached libmemcached-tools nginx-light wrk  # tests: real programs

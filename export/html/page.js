@@ -365,22 +365,24 @@
   }
 
   function siteCard(site, process, heading, growing) {
-    var facts_ = growing ? [
-      ['growth', humanBytes(site.growth_bytes_per_sec) + '/s (90 % interval ' +
-        humanBytes(Math.max(site.growth_interval[0], 0)) + ' to ' + humanBytes(site.growth_interval[1]) + '/s)'],
+    var rate = humanBytes(site.growth_bytes_per_sec) + '/s (90 % interval ' +
+      humanBytes(Math.max(site.growth_interval[0], 0)) + ' to ' + humanBytes(site.growth_interval[1]) + '/s)';
+    var shown = growing ? [
+      ['growth', rate],
       ['confidence', percent(site.confidence)],
       ['live now', humanBytes(site.live_bytes)],
       ['call sites', site.call_sites !== undefined ? String(site.call_sites) : undefined],
-      ['evidence', site.evidence]
+      ['age of its memory', site.age]
     ] : [
       ['verdict', site.verdict],
+      ['trend', rate],
       ['live now', humanBytes(site.live_bytes)],
       ['allocated', humanBytes(site.allocated_bytes) + ' in all'],
-      ['evidence', site.evidence]
+      ['age of its memory', site.age]
     ];
     return element('section', {'class': 'card site', 'data-verdict': site.verdict}, [
       element('h4', null, heading),
-      facts(facts_),
+      facts(shown),
       lineChart({id: 'site', times: process.times, height: 160,
         title: 'Live bytes of ' + site.title + ' over time',
         description: site.series.length ? 'From ' + humanBytes(site.series[0]) + ' to ' +

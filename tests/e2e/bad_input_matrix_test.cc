@@ -34,7 +34,8 @@ std::vector<BadInput> Matrix() {
   std::vector<BadInput> cases;
   // The commands that read a recording, each against each bad recording.
   std::vector<std::vector<std::string>> readers = {
-      {"inspect"}, {"report"}, {"diff"}, {"export", "--format", "pprof", "-o", "{new}"}};
+      {"inspect"}, {"report"}, {"diff"}, {"export", "--format", "pprof", "-o", "{new}"},
+      {"report", "--html", "{new}"}};
   struct BadFile {
     const char* file;
     int exit_code;
