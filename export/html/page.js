@@ -250,7 +250,9 @@
       function frame(n, x, w, level, ancestor) {
         var pct = root.value > 0 ? n.value / root.value : 0;
         var shade = Math.abs(hue(n.name));
-        var colour = kind === 'growth' ? 'hsl(' + (350 + shade % 20) % 360 + ', 75%, ' + (60 + shade % 12) + '%)'
+        // Warm colours for the live heap, reds for growth; a name keeps its shade.
+        var colour = kind === 'growth'
+          ? 'hsl(' + (350 + shade % 20) % 360 + ', 75%, ' + (60 + shade % 12) + '%)'
           : 'hsl(' + (20 + shade % 35) + ', 85%, ' + (60 + shade % 10) + '%)';
         var g = svg('g', {'class': 'frame' + (ancestor ? ' ancestor' : '') + (matches(n) ? ' match' : ''),
           'data-name': n.name, tabindex: w >= 30 ? '0' : '-1', role: 'button',
@@ -364,7 +366,8 @@
     }));
   }
 
-  function siteCard(site, process, heading, growing) {
+  // `level`: the heading one below the section's (h3 alone, h4 in a tree).
+  function siteCard(site, process, heading, growing, level) {
     var rate = humanBytes(site.growth_bytes_per_sec) + '/s (90 % interval ' +
       humanBytes(Math.max(site.growth_interval[0], 0)) + ' to ' + humanBytes(site.growth_interval[1]) + '/s)';
     var shown = growing ? [
@@ -381,7 +384,7 @@
       ['age of its memory', site.age]
     ];
     return element('section', {'class': 'card site', 'data-verdict': site.verdict}, [
-      element('h4', null, heading),
+      element(level, null, heading),
       facts(shown),
       lineChart({id: 'site', times: process.times, height: 160,
         title: 'Live bytes of ' + site.title + ' over time',
@@ -406,7 +409,7 @@
       section.appendChild(element('p', null, 'The recording holds no snapshot: nothing to chart.'));
       return section;
     }
-    var level = single ? 'h2' : 'h3';
+    var level = single ? 'h2' : 'h3', cardLevel = single ? 'h3' : 'h4';
     // Anchors a link (or a screenshot) can point at: #flame-live, #p1234-flame-live.
     function heading(id, text) {
       return element(level, {id: (single ? '' : 'p' + process.pid + '-') + id}, text);
@@ -415,7 +418,9 @@
     section.appendChild(element('p', null, process.memory_text));
     var memory = process.memory, series = [{key: 'rss', name: 'RSS', values: memory.rss}];
     if (memory.in_use) series.push({key: 'in_use', name: 'malloc in use', values: memory.in_use});
-    if (memory.retained) series.push({key: 'retained', name: 'free, retained by malloc', values: memory.retained});
+    if (memory.retained) {
+      series.push({key: 'retained', name: 'free, retained by malloc', values: memory.retained});
+    }
     series.push({key: 'live_heap', name: 'live heap (sampled)', values: memory.live_heap});
     section.appendChild(lineChart({id: 'memory', times: process.times, height: 260,
       title: 'Memory of process ' + process.pid + ' over time',
@@ -430,14 +435,15 @@
         ' of ' + process.growing_count + ', fastest and surest first.'));
     }
     process.suspects.forEach(function (site, i) {
-      section.appendChild(siteCard(site, process, '#' + (i + 1) + ' ' + site.title, true));
+      section.appendChild(siteCard(site, process, '#' + (i + 1) + ' ' + site.title, true, cardLevel));
     });
     if (process.heap_growth) {
       section.appendChild(element('p', null, 'The live heap grows ' +
         humanBytes(process.heap_growth.growth_bytes_per_sec) + '/s and no single call site explains it' +
         (process.spread_growth.length ? '; summed by the caller the sites share:' : '.')));
       process.spread_growth.forEach(function (site, i) {
-        section.appendChild(siteCard(site, process, 'Caller #' + (i + 1) + ' ' + site.title, true));
+        section.appendChild(siteCard(site, process, 'Caller #' + (i + 1) + ' ' + site.title, true,
+          cardLevel));
       });
     }
 
@@ -445,7 +451,9 @@
     section.appendChild(element('p', {'class': 'muted'}, process.others_count +
       ' call sites hold memory without growing steadily (a plateau filled and stopped; flat or ' +
       'shrinking memory turns over). The largest, and why each was not called a leak:'));
-    process.others.forEach(function (site) { section.appendChild(siteCard(site, process, site.title, false)); });
+    process.others.forEach(function (site) {
+      section.appendChild(siteCard(site, process, site.title, false, cardLevel));
+    });
 
     section.appendChild(heading('flame-live', 'Flame graph: the live heap at the end'));
     section.appendChild(liveFlame(process.flame));

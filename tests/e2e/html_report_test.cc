@@ -56,12 +56,12 @@ std::vector<DrawnPath> Paths(const std::string& svg) {
   return paths;
 }
 
-// The text of the first <h4> after `marker`.
+// The text of the first <h3> after `marker`.
 std::string FirstHeadingAfter(const std::string& dom, const std::string& marker) {
   size_t at = dom.find(marker);
   if (at == std::string::npos) return "";
-  size_t open = dom.find("<h4>", at);
-  size_t close = dom.find("</h4>", open);
+  size_t open = dom.find("<h3>", at);
+  size_t close = dom.find("</h3>", open);
   if (open == std::string::npos || close == std::string::npos) return "";
   return dom.substr(open + 4, close - open - 4);
 }

@@ -343,7 +343,7 @@ TEST(Serve, HttpAnswersReportPprofAndBadRequests) {
   ASSERT_EQ(opened.exit_code, 0) << opened.log;
   EXPECT_NE(opened.dom.find("data-ready=\"1\""), std::string::npos) << opened.log;
   EXPECT_TRUE(UncaughtErrors(opened).empty()) << UncaughtErrors(opened).front();
-  EXPECT_NE(opened.dom.find("<h4>#1 shop::SessionStore::CreateSession("), std::string::npos);
+  EXPECT_NE(opened.dom.find("<h3>#1 shop::SessionStore::CreateSession("), std::string::npos);
   EXPECT_NE(opened.dom.find("data-flame=\"live\""), std::string::npos);
   EXPECT_EQ(daemon.Get("/report?pid=x").status, 400);
 
