@@ -185,9 +185,9 @@ TEST_F(HtmlReport, ScreenshotShowsTheCharts) {
   EXPECT_GT(colours.size(), 50u);
 }
 
-// A script appended to a copy of the page clicks, searches and picks moments
-// as a reader would, and writes what it saw into the DOM.
-TEST_F(HtmlReport, ZoomsOnClickSearchesByNameAndComparesChosenMoments) {
+// A script appended to a copy of the page clicks, searches, hovers and picks
+// moments as a reader would, and writes what it saw into the DOM.
+TEST_F(HtmlReport, ZoomsOnClickSearchesByNameHoversAndComparesChosenMoments) {
   std::string page = ReadFile(dir_->File("report.html"));
   const std::string probe = R"js(<script>
 (function () {
@@ -206,6 +206,10 @@ TEST_F(HtmlReport, ZoomsOnClickSearchesByNameAndComparesChosenMoments) {
   search.dispatchEvent(new Event('input'));
   document.body.dataset.matches =
     document.querySelectorAll('svg[data-flame="live"] g.frame.match').length;
+  var chart = document.querySelector('svg[data-chart="memory"]');
+  var box = chart.getBoundingClientRect();
+  chart.dispatchEvent(new MouseEvent('mousemove', {clientX: box.right - 2, clientY: box.top + 20}));
+  document.body.dataset.hover = chart.parentNode.querySelector('.tip').textContent;
   var pickers = document.querySelectorAll('select');
   pickers[0].value = pickers[1].value;
   pickers[0].dispatchEvent(new Event('change'));
@@ -226,6 +230,12 @@ TEST_F(HtmlReport, ZoomsOnClickSearchesByNameAndComparesChosenMoments) {
   EXPECT_EQ(run.dom.find("data-matches=\"0\""), std::string::npos);
   EXPECT_NE(run.dom.find("Matching \"session_store.cc\""), std::string::npos);
   EXPECT_NE(run.dom.find("No stack grew between these moments."), std::string::npos);
+  // Hovering at the right edge shows the last point's values, with units.
+  ASSERT_TRUE(std::regex_search(run.dom, found, std::regex(R"re(data-hover="([^"]*)")re")));
+  std::string hover = found[1];
+  EXPECT_NE(hover.find("RSS: "), std::string::npos) << hover;
+  EXPECT_NE(hover.find("live heap (sampled): "), std::string::npos) << hover;
+  EXPECT_NE(hover.find(" MiB"), std::string::npos) << hover;
 }
 
 // A loopback port standing in for every server: what it is asked for.
