@@ -22,6 +22,9 @@ std::string ShortFunction(const std::string& function);
 // the file cut to its last two path components.
 std::string FrameTitle(const symbolizer::Frame& frame);
 
+// `text` safe inside HTML text or a quoted attribute: < > & " escaped.
+std::string HtmlEscape(const std::string& text);
+
 // A line of block characters drawing `values` in `width` columns.
 std::string Sparkline(const std::vector<double>& values, size_t width);
 

@@ -168,18 +168,7 @@ std::string FillPage(const std::string& title, const std::string& headline,
       escaped_json += c;
     }
   }
-  auto escape = [](const std::string& raw) {
-    std::string escaped;
-    for (char c : raw) {
-      if (c == '<') escaped += "&lt;";
-      else if (c == '>') escaped += "&gt;";
-      else if (c == '&') escaped += "&amp;";
-      else if (c == '"') escaped += "&quot;";
-      else escaped += c;
-    }
-    return escaped;
-  };
-  std::string title_text = escape(title), headline_text = escape(headline);
+  std::string title_text = HtmlEscape(title), headline_text = HtmlEscape(headline);
   std::map<std::string_view, std::string_view> blanks = {{"TITLE", title_text},
                                                           {"HEADLINE", headline_text},
                                                           {"DATA", escaped_json},

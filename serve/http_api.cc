@@ -6,6 +6,7 @@
 #include <string>
 
 #include "daemon.h"
+#include "format.h"
 #include "prometheus_text.h"
 
 namespace heapdrift::serve {
@@ -32,18 +33,6 @@ std::shared_ptr<MonitoredProcess> Target(Daemon& daemon, const httplib::Request&
     response.set_content(error + "\n", "text/plain");
   }
   return process;
-}
-
-std::string HtmlText(const std::string& text) {
-  std::string escaped;
-  for (char c : text) {
-    if (c == '<') escaped += "&lt;";
-    else if (c == '>') escaped += "&gt;";
-    else if (c == '&') escaped += "&amp;";
-    else if (c == '"') escaped += "&quot;";
-    else escaped += c;
-  }
-  return escaped;
 }
 
 }  // namespace
@@ -80,7 +69,7 @@ void RegisterEndpoints(httplib::Server& server, Daemon& daemon) {
         "<p><a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p><ul>";
     for (const auto& process : daemon.Processes()) {
       std::string pid = std::to_string(process->identity().pid);
-      page += "<li>" + HtmlText(process->identity().comm) + " (pid " + pid +
+      page += "<li>" + HtmlEscape(process->identity().comm) + " (pid " + pid +
               "): <a href=\"/report?pid=" + pid + "\">report</a> · "
               "<a href=\"/api/v1/report?pid=" + pid + "\">report as JSON</a> · "
               "<a href=\"/debug/pprof/heap?pid=" + pid + "\">heap profile</a></li>";

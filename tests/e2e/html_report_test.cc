@@ -83,10 +83,7 @@ class HtmlReport : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    // As the report tests record it: long enough for the leak to rank first.
-    ProcessResult run = RunProcess({kCliPath, "run", "-o", dir_->File("leak.rec"), "--",
-                                    std::string(kExamplesDir) + "/session_leak",
-                                    "--duration-sec", "19.5"});
+    ProcessResult run = RecordSessionLeak(dir_->File("leak.rec"));
     ASSERT_EQ(run.exit_code, 0) << run.err;
     ProcessResult json = RunProcess({kCliPath, "report", dir_->File("leak.rec"), "--json"});
     ASSERT_EQ(json.exit_code, 0) << json.err;

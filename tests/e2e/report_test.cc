@@ -20,11 +20,7 @@ class SessionLeakReport : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    // 19.5 s, so that no periodic snapshot falls into the program's teardown
-    // (which frees the cache) at the very end.
-    ProcessResult run = RunProcess({kCliPath, "run", "-o", dir_->File("leak.rec"), "--",
-                                    std::string(kExamplesDir) + "/session_leak",
-                                    "--duration-sec", "19.5"});
+    ProcessResult run = RecordSessionLeak(dir_->File("leak.rec"));
     ASSERT_EQ(run.exit_code, 0) << run.err;
     size_t at = run.err.find("true leak rate ");
     ASSERT_NE(at, std::string::npos) << run.err;

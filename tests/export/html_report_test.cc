@@ -26,6 +26,18 @@ nlohmann::json PageData(const std::string& page) {
   return nlohmann::json::parse(page.substr(start, page.find("</script>", start) - start));
 }
 
+// The page of a one-process report of `recording`, its path `path`.
+std::string PageOf(const Recording& recording, const std::string& path) {
+  std::vector<ProcessReport> processes(1);
+  processes[0].path = path;
+  processes[0].recording = recording;
+  processes[0].readable = true;
+  CallSiteResolver resolver(processes[0].recording);
+  processes[0].report = BuildGrowthReport(resolver);
+  std::vector<HtmlProcess> detailed = {{&processes[0], BuildHeapMoments(resolver)}};
+  return HtmlReportPage(path, processes, detailed, 10);
+}
+
 TEST(HtmlPage, TextFromTheRecordingCannotEndItsScriptsOrMarkup) {
   RecordingBuilder builder;
   builder.Stack(1, {0x100});
@@ -34,14 +46,7 @@ TEST(HtmlPage, TextFromTheRecordingCannotEndItsScriptsOrMarkup) {
   Recording recording = builder.Take();
   const std::string hostile = "./server</script><script>alert(1)</script><!--";
   recording.header.set_command_line(0, hostile);
-  std::vector<ProcessReport> processes(1);
-  processes[0].path = "<b>rec</b>";
-  processes[0].recording = recording;
-  processes[0].readable = true;
-  CallSiteResolver resolver(processes[0].recording);
-  processes[0].report = BuildGrowthReport(resolver);
-  std::vector<HtmlProcess> detailed = {{&processes[0], BuildHeapMoments(resolver)}};
-  std::string page = HtmlReportPage(processes[0].path, processes, detailed, 10);
+  std::string page = PageOf(recording, "<b>rec</b>");
 
   // Only the page's own two scripts end; no comment opens.
   EXPECT_EQ(Count(page, "</script>"), 2u);
@@ -64,14 +69,7 @@ TEST(HtmlPage, InvalidUtf8InANameIsReplacedNotFatal) {
   builder.Snapshot(0, {{1, 100, 1, 100, 1}});
   Recording recording = builder.Take();
   recording.header.set_command_line(0, std::string("./srv\xff\xfe", 7));
-  std::vector<ProcessReport> processes(1);
-  processes[0].path = "r";
-  processes[0].recording = recording;
-  processes[0].readable = true;
-  CallSiteResolver resolver(processes[0].recording);
-  processes[0].report = BuildGrowthReport(resolver);
-  std::vector<HtmlProcess> detailed = {{&processes[0], BuildHeapMoments(resolver)}};
-  nlohmann::json data = PageData(HtmlReportPage("r", processes, detailed, 10));
+  nlohmann::json data = PageData(PageOf(recording, "r"));
   EXPECT_EQ(data["detailed"][0]["command"].get<std::string>().rfind("./srv", 0), 0u);
 }
 

@@ -79,6 +79,11 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment
   return result;
 }
 
+ProcessResult RecordSessionLeak(const std::string& recording) {
+  return RunProcess({kCliPath, "run", "-o", recording, "--",
+                     std::string(kExamplesDir) + "/session_leak", "--duration-sec", "19.5"});
+}
+
 ProcessResult RunUnderAgent(const std::vector<std::string>& argv, const std::string& recording,
                             Environment env, int timeout_sec) {
   env.emplace_back("LD_PRELOAD", kAgentPath);

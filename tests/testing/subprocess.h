@@ -26,6 +26,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const Environment
 ProcessResult RunUnderAgent(const std::vector<std::string>& argv, const std::string& recording,
                             Environment env = {}, int timeout_sec = 120);
 
+// The bundled session server run for 19.5 s under `heapdrift run -o
+// recording` (19.5 s, so that no periodic snapshot falls into its teardown,
+// which frees the cache, at the very end): long enough for the leak to rank
+// first. Its stderr names the true leak rate.
+ProcessResult RecordSessionLeak(const std::string& recording);
+
 // In a forked child: runs argv[0] (searched in PATH) with those arguments;
 // exits 127 if it cannot.
 [[noreturn]] void ExecOrExit(const std::vector<std::string>& argv);
