@@ -85,7 +85,9 @@ void Report(const Settings& settings, int* exit_code) {
   }
   if (!settings.html_path.empty()) {
     std::vector<HtmlProcess> detailed;
-    for (const ProcessReport* process : ProcessesToDetail(processes)) {
+    std::vector<const ProcessReport*> sections = ProcessesToDetail(processes);
+    if (sections.size() > kMaxDetailedProcesses) sections.resize(kMaxDetailedProcesses);
+    for (const ProcessReport* process : sections) {
       HeapMomentsOptions moments;
       moments.from_seconds = options.from_seconds;
       moments.to_seconds = options.to_seconds;

@@ -230,7 +230,6 @@ std::string ProcessState(const ProcessReport& process) {
 
 void PrintReportTree(std::FILE* out, const std::string& first_path,
                      const std::vector<ProcessReport>& processes, size_t top) {
-  constexpr size_t kMaxSections = 3;
   fmt::print(out, "heapdrift report: {} and {} recording(s) of the processes started from it\n",
              first_path, processes.size() - 1);
   size_t path_width = 0;
@@ -242,14 +241,14 @@ void PrintReportTree(std::FILE* out, const std::string& first_path,
                DescribeProcess(process.recording.header), ProcessState(process));
   }
   std::vector<const ProcessReport*> sections = ProcessesToDetail(processes);
-  for (size_t i = 0; i < sections.size() && i < kMaxSections; ++i) {
+  for (size_t i = 0; i < sections.size() && i < kMaxDetailedProcesses; ++i) {
     fmt::print(out, "\n");
     PrintReportText(out, *sections[i], top);
   }
-  if (sections.size() > kMaxSections) {
+  if (sections.size() > kMaxDetailedProcesses) {
     fmt::print(out, "\n{} more processes have growing call sites: heapdrift report on their "
                "recordings, listed above\n",
-               sections.size() - kMaxSections);
+               sections.size() - kMaxDetailedProcesses);
   }
 }
 

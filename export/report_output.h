@@ -28,7 +28,10 @@ std::string ExplainMemory(const MemorySummary& memory);
 std::string AgeText(const OldMemory& old);
 
 // The processes of a tree worth a full section: each whose live memory
-// grows, fastest first, or else the one holding the most live memory.
+// grows, fastest first, or else the one holding the most live memory. The
+// text and the page show the first kMaxDetailedProcesses in full; the rest
+// are a line each.
+inline constexpr size_t kMaxDetailedProcesses = 3;
 std::vector<const ProcessReport*> ProcessesToDetail(const std::vector<ProcessReport>& processes);
 // "2 growing call site(s), fastest 1.0 MiB/s", "nothing grows; 3 MiB live", ...
 std::string ProcessState(const ProcessReport& process);
