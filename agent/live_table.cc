@@ -16,6 +16,17 @@ bool LiveTable::Init(uint32_t capacity) {
   overflowed_ = static_cast<std::atomic<uint8_t>*>(MapPages(buckets));
   if (buckets_ == nullptr || values_ == nullptr || overflowed_ == nullptr) return false;
   bucket_mask_ = buckets - 1;
+  // One page of keys to start with.
+  constexpr uint32_t kFirstBuckets = 4096 / sizeof(Bucket);
+  first_home_mask_ = (buckets < kFirstBuckets ? buckets : kFirstBuckets) - 1;
+  home_mask_.store(first_home_mask_, std::memory_order_release);
+  return true;
+}
+
+bool LiveTable::Grow(uint32_t mask) {
+  if (mask >= bucket_mask_) return false;
+  // Another thread may have grown it already: either way it is larger now.
+  home_mask_.compare_exchange_strong(mask, mask * 2 + 1, std::memory_order_acq_rel);
   return true;
 }
 
@@ -59,15 +70,44 @@ uint32_t LiveTable::Find(uintptr_t key, uint32_t home) const {
   return UINT32_MAX;
 }
 
+uint32_t LiveTable::FindAnyHome(uintptr_t key, uint32_t hash) const {
+  // A block is looked up only after the program got it from an allocation
+  // (a free, a realloc, a reuse of its address): the B its insert saw
+  // happened before, and this load sees it or a larger one.
+  for (uint32_t mask = home_mask_.load(std::memory_order_acquire);; mask >>= 1) {
+    if (uint32_t index = Find(key, HomeIn(mask, hash)); index != UINT32_MAX) return index;
+    if (mask <= first_home_mask_) return UINT32_MAX;
+  }
+}
+
 LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& block,
                                           LiveBlock* stale) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
-  const uint32_t home = HomeBucket(address);
-  if (uint32_t index = Find(key, home); index != UINT32_MAX) {
+  const uint32_t hash = HomeHash(address);
+  if (uint32_t index = FindAnyHome(key, hash); index != UINT32_MAX) {
     *stale = values_[index];
     values_[index] = block;
     return InsertResult::kReplacedStale;
   }
+  for (;;) {
+    uint32_t mask = home_mask_.load(std::memory_order_acquire);
+    // Half full: homes spread over twice the buckets from now on.
+    if (live_count_.load(std::memory_order_relaxed) >= (uint64_t{mask} + 1) * kBucketSlots / 2 &&
+        Grow(mask)) {
+      continue;
+    }
+    // The newest region, then the older ones (their pages are touched
+    // already), then a new region.
+    for (uint32_t region = mask;; region >>= 1) {
+      if (InsertFrom(HomeIn(region, hash), key, address, block)) return InsertResult::kInserted;
+      if (region <= first_home_mask_) break;
+    }
+    if (!Grow(mask)) return InsertResult::kFull;
+  }
+}
+
+bool LiveTable::InsertFrom(uint32_t home, uintptr_t key, const void* address,
+                           const LiveBlock& block) {
   uint32_t bucket = home;
   for (uint32_t hop = 0; hop < kMaxHops; ++hop, bucket = (bucket + 1) & bucket_mask_) {
     for (uint32_t slot = 0; slot < kBucketSlots; ++slot) {
@@ -82,17 +122,17 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
       values_[bucket * kBucketSlots + slot] = block;
       FilterAdd(address);
       live_count_.fetch_add(1, std::memory_order_relaxed);
-      return InsertResult::kInserted;
+      return true;
     }
     // Full: lookups starting here must go on to the next bucket from now on.
     overflowed_[bucket].store(1, std::memory_order_release);
   }
-  return InsertResult::kFull;
+  return false;
 }
 
 bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
-  uint32_t index = Find(key, HomeBucket(address));
+  uint32_t index = FindAnyHome(key, HomeHash(address));
   if (index == UINT32_MAX) return false;
   // Read the value before giving the slot up: once it is empty an insert for
   // another address may overwrite it.
@@ -119,7 +159,7 @@ void LiveTable::AdoptAfterFork() {
 }
 
 void LiveTable::EraseOtherSessions(uint16_t session) {
-  for (uint32_t index = 0; index < capacity(); ++index) {
+  for (uint32_t index = 0; index < UsedSlots(); ++index) {
     std::atomic<uintptr_t>& slot_key = buckets_[index / kBucketSlots].keys[index % kBucketSlots];
     uintptr_t key = slot_key.load(std::memory_order_acquire);
     if (key == kEmpty || values_[index].session == session) continue;
