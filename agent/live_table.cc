@@ -84,7 +84,12 @@ LiveTable::InsertResult LiveTable::Insert(const void* address, const LiveBlock& 
                                           LiveBlock* stale) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(address);
   const uint32_t hash = HomeHash(address);
-  if (uint32_t index = FindAnyHome(key, hash); index != UINT32_MAX) {
+  // A stale key's filter bit is still set (its insert set it, and only its
+  // erase could clear it), and the allocator's handing the address back
+  // orders that insert before this one: a clear bit, the common case, means
+  // no stale key, without a lookup in every region.
+  if (uint32_t index = MaybeContains(address) ? FindAnyHome(key, hash) : UINT32_MAX;
+      index != UINT32_MAX) {
     *stale = values_[index];
     values_[index] = block;
     return InsertResult::kReplacedStale;
