@@ -72,8 +72,8 @@ uint32_t LiveTable::Find(uintptr_t key, uint32_t home) const {
 
 uint32_t LiveTable::FindAnyHome(uintptr_t key, uint32_t hash) const {
   // A block is looked up only after the program got it from an allocation
-  // (a free, a realloc, a reuse of its address): the B its insert saw
-  // happened before, and this load sees it or a larger one.
+  // (a free, a realloc, a reuse of its address): the regions in use when it
+  // was inserted were taken before, and this load sees them (or more).
   for (uint32_t mask = home_mask_.load(std::memory_order_acquire);; mask >>= 1) {
     if (uint32_t index = Find(key, HomeIn(mask, hash)); index != UINT32_MAX) return index;
     if (mask <= first_home_mask_) return UINT32_MAX;
