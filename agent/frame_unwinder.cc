@@ -29,7 +29,7 @@ uint32_t Slot(uintptr_t pc) {
   return static_cast<uint32_t>((pc * 0x9e3779b97f4a7c15ull) >> (64 - kCacheBits));
 }
 
-FrameRule CachedRule(uintptr_t pc, uintptr_t return_address) {
+HD_ALWAYS_INLINE FrameRule CachedRule(uintptr_t pc, uintptr_t return_address) {
   CacheEntry& entry = g_cache[Slot(pc)];
   uint64_t rule = entry.rule.load(std::memory_order_relaxed);
   if ((entry.key_xor_rule.load(std::memory_order_relaxed) ^ rule) == pc) {
@@ -123,17 +123,13 @@ class StackReader {
 
 }  // namespace
 
-HD_NOINLINE uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth) {
-  uintptr_t pc, rsp, rbp;
-  // This function's own frame is where the walk starts: its registers now,
-  // and the rule for the instruction after the lea.
-  asm volatile(
-      "lea 0(%%rip), %0\n\t"
-      "mov %%rsp, %1\n\t"
-      "mov %%rbp, %2"
-      : "=r"(pc), "=r"(rsp), "=r"(rbp));
+namespace {
+
+// The walk from registers (pc, rsp, rbp). `exact_pc`: pc is where the frame
+// executes (the innermost frame), not a return address.
+HD_ALWAYS_INLINE uint32_t Walk(uintptr_t pc, uintptr_t rsp, uintptr_t rbp, bool exact_pc,
+                               uintptr_t* frames, uint32_t max_depth) {
   StackReader stack(rsp);
-  bool exact_pc = true;  // the innermost frame and interrupted ones are not return addresses
   uint32_t depth = 0;
   while (depth < max_depth) {
     uintptr_t lookup = exact_pc ? pc : pc - 1;
@@ -169,6 +165,27 @@ HD_NOINLINE uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth) {
     exact_pc = false;
   }
   return depth;
+}
+
+}  // namespace
+
+HD_NOINLINE uint32_t CaptureFrames(uintptr_t* frames, uint32_t max_depth) {
+  uintptr_t pc, rsp, rbp;
+  // This function's own frame is where the walk starts: its registers now,
+  // and the rule for the instruction after the lea.
+  asm volatile(
+      "lea 0(%%rip), %0\n\t"
+      "mov %%rsp, %1\n\t"
+      "mov %%rbp, %2"
+      : "=r"(pc), "=r"(rsp), "=r"(rbp));
+  return Walk(pc, rsp, rbp, true, frames, max_depth);
+}
+
+uint32_t CaptureFramesFrom(const CallerFrame& caller, uintptr_t* frames, uint32_t max_depth) {
+  if (max_depth == 0 || caller.return_address == 0) return 0;
+  frames[0] = caller.return_address;
+  return 1 + Walk(caller.return_address, caller.stack_pointer, caller.frame_pointer, false,
+                  frames + 1, max_depth - 1);
 }
 
 void InitFrameUnwinder() {

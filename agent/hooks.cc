@@ -91,7 +91,8 @@ void RecordModulesOf(const uintptr_t* frames, uint32_t depth) {
   }
 }
 
-void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, double weight) {
+void RecordSampledAllocation(ThreadState& state, const CallerFrame& caller, void* pointer,
+                             size_t size, double weight) {
   AgentCounters& counters = g_agent.counters;
   EventRing* ring = RingForThisThread(state);
   // Room for the allocation and for a stale block it may replace. Only this
@@ -112,7 +113,7 @@ void RecordSampledAllocation(ThreadState& state, void* pointer, size_t size, dou
     return;
   }
   uintptr_t frames[StackTable::kMaxDepth];
-  uint32_t depth = CaptureStack(frames, StackTable::kMaxDepth);
+  uint32_t depth = CaptureStackFrom(caller, frames, StackTable::kMaxDepth);
   uint32_t stacks_before = g_agent.stacks.id_count();
   uint32_t stack_id = g_agent.stacks.Intern(frames, depth);
   if (stack_id == StackTable::kInvalidId) {
@@ -163,7 +164,8 @@ void OnSampleDue(void* pointer, size_t size) {
   InAgentScope scope;
   double weight = g_sampler.TakeSample(state, size);
   if (weight == 0.0 || pointer == nullptr) return;
-  RecordSampledAllocation(state, pointer, size, weight);
+  // The walk starts at the interposed function that called this one.
+  RecordSampledAllocation(state, HD_CALLER_FRAME(), pointer, size, weight);
 }
 
 void OnMaybeSampledFree(void* pointer) {

@@ -49,18 +49,35 @@ void SetAgentTextRange(uintptr_t begin, uintptr_t end) {
   g_agent_end = end;
 }
 
-uint32_t CaptureStack(uintptr_t* frames, uint32_t max_depth) {
-  // Room for the agent's own frames on top.
-  constexpr uint32_t kOwnFrames = 16;
-  uintptr_t raw[StackTable::kMaxDepth + kOwnFrames];
-  uint32_t wanted = max_depth + kOwnFrames;
-  if (wanted > sizeof(raw) / sizeof(raw[0])) wanted = sizeof(raw) / sizeof(raw[0]);
-  uint32_t depth = CaptureFrames(raw, wanted);
+namespace {
+
+// Room for the agent's own frames on top.
+constexpr uint32_t kOwnFrames = 16;
+
+uint32_t WithoutOwnFrames(const uintptr_t* raw, uint32_t depth, uintptr_t* frames,
+                          uint32_t max_depth) {
   uint32_t first = 0;
   while (first < depth && raw[first] >= g_agent_begin && raw[first] < g_agent_end) ++first;
   uint32_t kept = 0;
   for (uint32_t i = first; i < depth && kept < max_depth; ++i) frames[kept++] = raw[i];
   return kept;
+}
+
+constexpr uint32_t Wanted(uint32_t max_depth) {
+  return (max_depth < StackTable::kMaxDepth ? max_depth : StackTable::kMaxDepth) + kOwnFrames;
+}
+
+}  // namespace
+
+uint32_t CaptureStack(uintptr_t* frames, uint32_t max_depth) {
+  uintptr_t raw[StackTable::kMaxDepth + kOwnFrames];
+  return WithoutOwnFrames(raw, CaptureFrames(raw, Wanted(max_depth)), frames, max_depth);
+}
+
+uint32_t CaptureStackFrom(const CallerFrame& caller, uintptr_t* frames, uint32_t max_depth) {
+  uintptr_t raw[StackTable::kMaxDepth + kOwnFrames];
+  return WithoutOwnFrames(raw, CaptureFramesFrom(caller, raw, Wanted(max_depth)), frames,
+                          max_depth);
 }
 
 }  // namespace heapdrift::agent

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "frame_unwinder.h"
+
 namespace heapdrift::agent {
 
 // Frames belonging to [begin, end) at the top of a captured stack are the
@@ -23,5 +25,8 @@ bool AgentTextRangeOf(const void* address, uintptr_t* begin, uintptr_t* end);
 // Captures up to `max_depth` return addresses of the calling thread, innermost
 // first, starting at the first frame outside the agent.
 uint32_t CaptureStack(uintptr_t* frames, uint32_t max_depth);
+// The same from `caller` (HD_CALLER_FRAME of a function the host called):
+// the walk skips the frames above it, and any of the agent's below it.
+uint32_t CaptureStackFrom(const CallerFrame& caller, uintptr_t* frames, uint32_t max_depth);
 
 }  // namespace heapdrift::agent

@@ -125,6 +125,33 @@ BENCHMARK(BM_CaptureAndInternAtDepth)->ArgNames({"depth", "cold"})->Args({16, 0}
 BENCHMARK(BM_CaptureAndInternAtDepth)->ArgNames({"depth", "cold"})
     ->Args({16, 1})->Args({1, 1})->Iterations(2000);
 
+// The parts of a warm sample, for the breakdown bench/always_on.py prints:
+// the unwind alone, and interning a 16-frame stack already in the table.
+void BM_CaptureAtDepth(benchmark::State& state) {
+  SetUpAgentTables();
+  struct Work {
+    uintptr_t frames[StackTable::kMaxDepth];
+  } work;
+  for (auto _ : state) {
+    AtDepth(static_cast<int>(state.range(0)), [](void* context) {
+      auto* w = static_cast<Work*>(context);
+      benchmark::DoNotOptimize(CaptureStack(w->frames, StackTable::kMaxDepth));
+    }, &work);
+  }
+}
+BENCHMARK(BM_CaptureAtDepth)->ArgName("depth")->Arg(16);
+
+void BM_InternDepth16(benchmark::State& state) {
+  SetUpAgentTables();
+  uintptr_t frames[16];
+  for (uint32_t i = 0; i < 16; ++i) frames[i] = 0x400000 + 0x1234 * (i + 1);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(g_agent.stacks.Intern(frames, 16));
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_InternDepth16);
+
 // The baseline of the cold runs: pausing, evicting and resuming, with
 // nothing measured in between. A cold capture costs its time minus this.
 void BM_ColdBaseline(benchmark::State& state) {

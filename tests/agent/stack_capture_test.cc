@@ -116,6 +116,49 @@ HD_NOINLINE BothWalks WithAlloca(int depth, size_t bytes) {
 
 TEST(FrameUnwinder, AgreesWithLibgccThroughRbpBasedFrames) { ExpectSameStack(WithAlloca(8, 40), 8); }
 
+// A walk from a function's caller frame (HD_CALLER_FRAME, as the sampled
+// malloc takes it) is the full walk from inside the function minus its first
+// frame, also when the callers address their frames from RBP.
+struct FromTheCaller {
+  Frames full, from_caller;
+};
+
+HD_NOINLINE void BothFromHere(FromTheCaller* walks) {
+  walks->full.size = CaptureFrames(walks->full.at, StackTable::kMaxDepth);
+  walks->from_caller.size =
+      CaptureFramesFrom(HD_CALLER_FRAME(), walks->from_caller.at, StackTable::kMaxDepth);
+  asm volatile("" ::: "memory");  // not a tail call
+}
+
+HD_NOINLINE void FromTheCallerAt(int depth, size_t alloca_bytes, FromTheCaller* walks) {
+  auto* buffer = static_cast<volatile char*>(alloca(alloca_bytes));
+  buffer[0] = 1;
+  if (depth == 0) {
+    BothFromHere(walks);
+  } else {
+    FromTheCallerAt(depth - 1, alloca_bytes + 24, walks);
+  }
+  buffer[1] = 2;
+}
+
+void ExpectTheFullWalkMinusOneFrame(size_t alloca_bytes) {
+  FromTheCaller walks;
+  FromTheCallerAt(12, alloca_bytes, &walks);
+  ASSERT_GE(walks.full.size, 14u);
+  ASSERT_EQ(walks.from_caller.size + 1, walks.full.size);
+  for (size_t i = 0; i < walks.from_caller.size; ++i) {
+    ASSERT_EQ(walks.from_caller[i], walks.full[i + 1]) << "frame " << i;
+  }
+}
+
+TEST(FrameUnwinder, AWalkFromTheCallerFrameIsTheFullWalkBelowIt) {
+  ExpectTheFullWalkMinusOneFrame(8);
+}
+
+TEST(FrameUnwinder, AWalkFromTheCallerFrameFollowsRbpBasedCallers) {
+  ExpectTheFullWalkMinusOneFrame(4000);
+}
+
 BothWalks g_from_callback;
 int CompareAndCapture(const void* a, const void* b) {
   if (g_from_callback.ours.empty()) CaptureInto(&g_from_callback);
