@@ -20,8 +20,11 @@ enum class AgentState : uint32_t {
   kDormant = 3,   // interposing, recording nothing, until woken (control_channel.h)
 };
 
+// Host threads add to these only when something goes wrong (a drop, a
+// spill): a counter every sample added to would be one more cache line
+// passed between the cores per sample. Samples are counted by the collector
+// as their events arrive (Collector::samples).
 struct AgentCounters {
-  std::atomic<uint64_t> samples{0};
   std::atomic<uint64_t> dropped_ring_full{0};
   std::atomic<uint64_t> dropped_no_ring{0};
   std::atomic<uint64_t> dropped_live_table_full{0};

@@ -30,16 +30,24 @@ class EventRing {
   uint32_t capacity() const { return mask_ + 1; }
 
   // Producer side. Room for `count` more events right now (the consumer can
-  // only make more room, never less).
-  bool HasRoom(uint32_t count) const {
+  // only make more room, never less). The consumer's index is read again only
+  // when the last value read leaves too little room: it lives on a line the
+  // consumer writes, so each read is a miss from the other core.
+  bool HasRoom(uint32_t count) {
     uint64_t head = head_.load(std::memory_order_relaxed);
-    uint64_t tail = tail_.load(std::memory_order_acquire);
-    return head - tail + count <= capacity();
+    if (head - known_tail_ + count <= capacity()) return true;
+    known_tail_ = tail_.load(std::memory_order_acquire);
+    return head - known_tail_ + count <= capacity();
+  }
+
+  // The slot the next push writes, brought in ahead of it.
+  void PrefetchPush() const {
+    __builtin_prefetch(&events_[head_.load(std::memory_order_relaxed) & mask_], 1);
   }
 
   bool TryPush(const SampleEvent& event) {
+    if (!HasRoom(1)) return false;
     uint64_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_.load(std::memory_order_acquire) >= capacity()) return false;
     events_[head & mask_] = event;
     head_.store(head + 1, std::memory_order_release);
     return true;
@@ -62,6 +70,10 @@ class EventRing {
  private:
   // Producer and consumer indices on their own cache lines: no false sharing.
   alignas(64) std::atomic<uint64_t> head_{0};
+  // The producer's last read of tail_: never ahead of it (tail_ only grows;
+  // a ring reset to zero makes head_ - known_tail_ wrap to "no room", which
+  // reads tail_ again).
+  uint64_t known_tail_ = 0;
   alignas(64) std::atomic<uint64_t> tail_{0};
   alignas(64) SampleEvent* events_ = nullptr;
   uint32_t mask_ = 0;

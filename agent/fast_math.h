@@ -7,6 +7,7 @@
 // libm.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cstdint>
 
@@ -46,11 +47,19 @@ inline double Exp(double y) {
   double scaled = y * (1.0 / kLn2);
   double k = static_cast<double>(static_cast<int64_t>(scaled + (scaled >= 0 ? 0.5 : -0.5)));
   double r = (y - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
-  double term = 1.0, sum = 1.0;
-  for (int i = 1; i <= 13; ++i) {
-    term *= r / i;
-    sum += term;
-  }
+  // Taylor to r^13 by Horner with 1/k! as constants: no division (a sample
+  // pays this once; thirteen dependent divisions were ~60 ns of it).
+  constexpr auto kInverseFactorials = [] {
+    std::array<double, 14> inverse{};
+    double factorial = 1.0;
+    for (int n = 0; n < 14; ++n) {
+      if (n > 0) factorial *= n;
+      inverse[n] = 1.0 / factorial;
+    }
+    return inverse;
+  }();
+  double sum = kInverseFactorials[13];
+  for (int n = 12; n >= 0; --n) sum = kInverseFactorials[n] + r * sum;
   int64_t biased = static_cast<int64_t>(k) + 1023;
   if (biased <= 0) return 0.0;
   return sum * std::bit_cast<double>(static_cast<uint64_t>(biased) << 52);

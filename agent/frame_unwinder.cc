@@ -188,6 +188,10 @@ uint32_t CaptureFramesFrom(const CallerFrame& caller, uintptr_t* frames, uint32_
                   frames + 1, max_depth - 1);
 }
 
+void PrefetchFrameRules(const uintptr_t* return_addresses, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) __builtin_prefetch(&g_cache[Slot(return_addresses[i] - 1)]);
+}
+
 void InitFrameUnwinder() {
   ForEachMapping(
       [](const MemoryMapping& mapping, void*) {

@@ -46,6 +46,11 @@ struct CallerFrame {
 // The caller's stack from `caller` outwards: frames[0] is caller.return_address.
 uint32_t CaptureFramesFrom(const CallerFrame& caller, uintptr_t* frames, uint32_t max_depth);
 
+// Starts bringing in the cached rules of these return addresses' frames, all
+// at once: a walk that meets them finds them in cache instead of waiting on
+// one miss per frame, one after the other.
+void PrefetchFrameRules(const uintptr_t* return_addresses, uint32_t count);
+
 // Finds the top of the main thread's stack; from the constructor. Without it
 // the main thread's stack is read page by page, each page checked.
 void InitFrameUnwinder();

@@ -112,6 +112,19 @@ void RecordSampledAllocation(ThreadState& state, const CallerFrame& caller, void
     }
     return;
   }
+  // Every line this sample touches is likely cold by now (the host ran on
+  // since the last one): start the misses that can be known ahead together,
+  // rather than one after the other. The rules of the frames of this thread's
+  // last stack (consecutive samples share most frames, the outer ones at
+  // least), the caller's, the live table's and the ring's lines.
+  if (state.last_stack_plus_one != 0) {
+    if (const StackRecord* last = g_agent.stacks.Get(state.last_stack_plus_one - 1)) {
+      PrefetchFrameRules(last->frames, last->depth);
+    }
+  }
+  PrefetchFrameRules(&caller.return_address, 1);
+  g_live_table.PrefetchInsert(pointer);
+  if (ring != nullptr) ring->PrefetchPush();
   uintptr_t frames[StackTable::kMaxDepth];
   uint32_t depth = CaptureStackFrom(caller, frames, StackTable::kMaxDepth);
   uint32_t stacks_before = g_agent.stacks.id_count();
@@ -125,6 +138,7 @@ void RecordSampledAllocation(ThreadState& state, const CallerFrame& caller, void
     counters.stacks_truncated.fetch_add(1, std::memory_order_relaxed);
   }
   if (stack_id >= stacks_before) RecordModulesOf(frames, depth);
+  state.last_stack_plus_one = stack_id + 1;
   uint16_t cohort = static_cast<uint16_t>(CohortOf(g_agent.epoch.load(std::memory_order_relaxed)));
   uint16_t session = CurrentSession();
   LiveBlock stale;
@@ -145,7 +159,6 @@ void RecordSampledAllocation(ThreadState& state, const CallerFrame& caller, void
   }
   PushOrSpill(ring, SampleEvent{stack_id, SampleEvent::kAlloc, static_cast<uint8_t>(cohort),
                                 session, size, weight});
-  counters.samples.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace

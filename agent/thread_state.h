@@ -33,6 +33,9 @@ struct ThreadState {
   // this thread take the ring-free paths.
   uint32_t ring_retired;
   uint32_t exit_destructor_rounds;
+  // The stack id of this thread's last sample plus one (0: none yet): the
+  // next sample's walk asks for its frames' rules ahead (hooks.cc).
+  uint32_t last_stack_plus_one;
   // The part of the thread's stack known to be mapped, [stack_low,
   // stack_high): grown by the unwinder as walks go deeper.
   uintptr_t stack_low;

@@ -181,12 +181,12 @@ bool Collector::BeginSession(const Options& options, int connection) {
   g_agent.epoch.store(0, std::memory_order_relaxed);
   AgentCounters& counters = g_agent.counters;
   for (std::atomic<uint64_t>* counter :
-       {&counters.samples, &counters.dropped_ring_full, &counters.dropped_no_ring,
+       {&counters.dropped_ring_full, &counters.dropped_no_ring,
         &counters.dropped_live_table_full, &counters.dropped_stack_table_full,
         &counters.frees_spilled, &counters.allocations_spilled, &counters.stacks_truncated}) {
     counter->store(0, std::memory_order_relaxed);
   }
-  attempts_at_last_drain_ = attempts_at_last_adapt_ = 0;
+  attempts_at_last_drain_ = attempts_at_last_adapt_ = samples_drained_ = 0;
   g_sampler.Configure(options.sample_bytes, options.max_samples_per_sec);
   // Quiet: a session's failures are its peer's to report, never the host's.
   bool opened = options.streams_to_socket()
@@ -286,7 +286,9 @@ void Collector::Drain() {
   if (spilled) TakeSpilledFrees(true);
   uint16_t session = static_cast<uint16_t>(g_agent.session.load(std::memory_order_acquire));
   g_agent.rings.DrainAll([this, session](const SampleEvent& event) {
-    if (event.session == session) totals_.Apply(event);
+    if (event.session != session) return;
+    if (event.kind == SampleEvent::kAlloc) ++samples_drained_;
+    totals_.Apply(event);
   });
   if (spilled) TakeSpilledAllocations(true);
 }
@@ -332,6 +334,10 @@ void Collector::TakeSpilledAllocations(bool apply) {
   });
 }
 
+uint64_t Collector::samples() const {
+  return samples_drained_ + g_agent.counters.allocations_spilled.load(std::memory_order_relaxed);
+}
+
 // The demand is every sample the threads tried to take, recorded or dropped.
 // Returns the demand since the last drain, in samples per second.
 // A burst (twice the budget within one drain period, far beyond Poisson
@@ -339,8 +345,7 @@ void Collector::TakeSpilledAllocations(bool apply) {
 // a longer period, so noise alone never moves it.
 double Collector::AdaptInterval(uint64_t now_ns) {
   const AgentCounters& counters = g_agent.counters;
-  uint64_t attempts = counters.samples.load(std::memory_order_relaxed) +
-                      counters.dropped_ring_full.load(std::memory_order_relaxed);
+  uint64_t attempts = samples() + counters.dropped_ring_full.load(std::memory_order_relaxed);
   double burst_rate = static_cast<double>(attempts - attempts_at_last_drain_) /
                       (static_cast<double>(now_ns - last_drain_ns_) / 1e9);
   attempts_at_last_drain_ = attempts;
@@ -391,7 +396,7 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult*
     }
   }
   const AgentCounters& counters = g_agent.counters;
-  StatsInfo stats{counters.samples.load(std::memory_order_relaxed),
+  StatsInfo stats{samples(),
                   counters.dropped_ring_full.load(std::memory_order_relaxed),
                   counters.dropped_no_ring.load(std::memory_order_relaxed),
                   counters.dropped_live_table_full.load(std::memory_order_relaxed),

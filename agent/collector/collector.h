@@ -58,6 +58,7 @@ class Collector {
   void TakeSpilledFrees(bool apply);
   void TakeSpilledAllocations(bool apply);
   double AdaptInterval(uint64_t now_ns);
+  uint64_t samples() const;
   bool WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult* leaks = nullptr);
   bool WriteHeader(const Options& options);
   // HEAPDRIFT_RECONNECT: the receiver is gone; try again after a backoff.
@@ -75,6 +76,9 @@ class Collector {
   uint64_t next_snapshot_ns_ = 0;
   uint64_t last_drain_ns_ = 0;
   uint64_t attempts_at_last_drain_ = 0;
+  // Allocation events of this recording drained from the rings; with the
+  // spilled ones, the samples taken.
+  uint64_t samples_drained_ = 0;
   uint64_t last_adapt_ns_ = 0;
   uint64_t attempts_at_last_adapt_ = 0;
   // The recording's start as its header says, kept across reconnections so
