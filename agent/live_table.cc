@@ -38,7 +38,12 @@ void LiveTable::FilterAdd(const void* address) {
   uint8_t value = counter.load(std::memory_order_relaxed);
   while (value != 255 && !counter.compare_exchange_weak(value, value + 1)) {
   }
-  filter_bits_[index / 64].fetch_or(uint64_t{1} << (index % 64));
+  // Every free on every thread reads this word: write it only to change it.
+  // A bit seen set may be cleared next by a FilterRemove whose count went to
+  // zero before the increment above; that remove then reads the counter
+  // again (all seq_cst: after this increment) and sets the bit back.
+  uint64_t bit = uint64_t{1} << (index % 64);
+  if ((filter_bits_[index / 64].load() & bit) == 0) filter_bits_[index / 64].fetch_or(bit);
 }
 
 // Clearing the bit races with a FilterAdd of the same index on another
