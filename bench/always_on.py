@@ -23,6 +23,7 @@ usage: bench/always_on.py [BUILD_DIR] [--rounds N] [--soak-sec S] [--quick]
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,27 +35,42 @@ GOALS = {"server cpu": 1.05, "server rss": 1.10, "churn": 1.03, "dormant": 1.02,
          "sample ns": 2000.0}
 
 
-def run(argv, env):
-    """Runs argv to its end; returns (wall s, cpu s, peak RSS KiB)."""
-    start = time.monotonic()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+def start(argv, env):
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finish(process, argv, started):
+    """Waits for `process`; returns (wall s, cpu s, peak RSS KiB)."""
     _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - start
+    wall = time.monotonic() - started
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"always_on: {' '.join(map(str, argv))} failed")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def run(argv, env):
+    started = time.monotonic()
+    return finish(start(argv, env), argv, started)
 
 
 def verdict(ratio, goal):
     return "ok" if ratio <= goal else "OVER"
 
 
-def paired(rounds, configs, measure):
-    """Alternates the configurations `rounds` times; returns, per
-    configuration, the list of measure(result) per round."""
+def paired(rounds, configs, measure, side_by_side=False):
+    """Runs the configurations `rounds` times, one after the other within a
+    round, or all at once (side_by_side: for paced workloads, which leave
+    the cores mostly idle, so that each round's copies share the machine's
+    moment, noise included); returns, per configuration, the list of
+    measure(result) per round."""
     results = {name: [] for name in configs}
     for _ in range(rounds):
+        if side_by_side:
+            started = time.monotonic()
+            running = {name: start(argv, env) for name, (argv, env) in configs.items()}
+            for name, process in running.items():
+                results[name].append(measure(finish(process, configs[name][0], started)))
+            continue
         for name, (argv, env) in configs.items():
             results[name].append(measure(run(argv, env)))
     return results
@@ -75,6 +91,28 @@ def print_ratios(title, results, baseline, goal, unit, scale=1.0):
         target = goal(name) if callable(goal) else goal
         print(f"  {name:<22} {median:9.3f}{unit} {ratio:6.2f}x {spread:>21}  "
               f"<= {target:.2f}x {verdict(ratio, target)}")
+
+
+def agent_share(argv, env, runs):
+    """The agent's own share of the process's cycles under `perf record`
+    (user and kernel samples of the process in the denominator), per run:
+    a ratio taken inside one run, so the machine's noise, which moves a paced
+    server's CPU time by +-20 % between runs, cancels out of it."""
+    perf = shutil.which("perf") or "/usr/bin/perf"
+    if not os.path.exists(perf):
+        return []
+    shares = []
+    with tempfile.TemporaryDirectory() as scratch:
+        data = str(Path(scratch) / "perf.data")
+        for _ in range(runs):
+            subprocess.run([perf, "record", "-q", "-F", "15000", "-o", data, "--"] + argv,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            report = subprocess.run([perf, "report", "-i", data, "--sort", "dso", "--stdio"],
+                                    capture_output=True, text=True).stdout
+            for line in report.splitlines():
+                if "libheapdrift.so" in line and not line.startswith("#"):
+                    shares.append(float(line.split()[0].rstrip("%")) / 100)
+    return shares
 
 
 def sample_cost(build):
@@ -170,11 +208,12 @@ START = [0.0]
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("build", nargs="?", default="build")
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--soak-sec", type=int, default=60)
     parser.add_argument("--quick", action="store_true",
                         help="3 rounds, shorter workloads, a 10 s soak")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     build = Path(args.build).resolve()
     agent = build / "agent" / "libheapdrift.so"
     heapdrift = str(build / "cli" / "heapdrift")
@@ -197,12 +236,19 @@ def main():
                 "preloaded": (argv, preloaded)}
 
     server = [example, "--duration-sec", f"{8 * scale:g}"]
-    results = paired(rounds, under(server), lambda r: (r[1], r[2]))
-    print_ratios(f"1. Paced server, {8 * scale:g} s (CPU seconds of the whole command)",
+    results = paired(rounds, under(server), lambda r: (r[1], r[2]), side_by_side=True)
+    print_ratios(f"1. Paced server, {8 * scale:g} s, the three side by side each round "
+                 "(CPU seconds of the whole command)",
                  {k: [c for c, _ in v] for k, v in results.items()}, "none",
                  GOALS["server cpu"], "s")
     print_ratios("   peak RSS", {k: [m for _, m in v] for k, v in results.items()}, "none",
                  GOALS["server rss"], "MB", 1 / 1024)
+    shares = agent_share(server, preloaded, 3 if args.quick else 5)
+    if shares:
+        share = statistics.median(shares)
+        print(f"   the agent's own cycles (perf record, median of {len(shares)} runs): "
+              f"{100 * share:.1f} % of the process's, i.e. {1 / (1 - share):.3f}x "
+              f"(range {100 * min(shares):.1f}-{100 * max(shares):.1f} %)")
 
     for threads, millions in ((1, 10), (2, 5)):
         argv = [churn, str(threads), f"{millions * scale:g}"]
