@@ -61,9 +61,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     bool allow_remote = false;
   };
   auto settings = std::make_shared<Settings>();
-  CLI::App* command = app.add_subcommand(
-      "serve", "Monitor every process whose agent streams to a socket: recordings kept on "
-               "disk, Prometheus metrics, pprof and reports over HTTP");
+  CLI::App* command = app.add_subcommand("serve", kServeSummary);
   command->footer(
       "Example:\n"
       "  heapdrift serve --listen unix:/run/heapdrift/agents.sock --dir /var/lib/heapdrift \\\n"

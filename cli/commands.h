@@ -14,7 +14,13 @@ void AddDiffCommand(CLI::App& app, int* exit_code);
 void AddRecordCommand(CLI::App& app, int* exit_code);
 void AddCheckCommand(CLI::App& app, int* exit_code);
 void AddAttachCommand(CLI::App& app, int* exit_code);
+// `serve`: the daemon's options and loop (heapdrift-serve), and in
+// `heapdrift` the subcommand that hands the command line over to it.
+inline constexpr const char* kServeSummary =
+    "Monitor every process whose agent streams to a socket: recordings kept on disk, "
+    "Prometheus metrics, pprof and reports over HTTP";
 void AddServeCommand(CLI::App& app, int* exit_code);
+void AddServeForwarder(CLI::App& app, int* exit_code);
 
 // What `heapdrift report PATH` prints, for commands that end with a report.
 void PrintReport(const std::string& path, int* exit_code);

@@ -58,6 +58,27 @@ TEST(Cli, UnknownFlagsAndMissingArgumentsAreUsageErrors) {
                      "sample-bytes");
 }
 
+// `heapdrift serve` is the daemon's executable, heapdrift-serve, run from
+// beside heapdrift with the same words: its help, and one line when it is
+// not there.
+TEST(Cli, ServeHandsItsCommandLineToTheDaemonBesideIt) {
+  ProcessResult help = Cli({"serve", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("heapdrift serve"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--listen"), std::string::npos) << help.out;
+  ExpectOneErrorLine(Cli({"serve", "--listen", "/not-unix", "--dir", "/tmp/x"}), 2,
+                     "--listen takes unix:/path.sock");
+
+  TempDir dir;
+  std::string base = dir.path().string();
+  std::string alone = base + "/heapdrift";
+  std::filesystem::copy_file(kCliPath, alone);
+  ProcessResult missing = RunProcess({alone, "serve", "--listen", "unix:" + base + "/s.sock",
+                                      "--dir", base + "/kept"});
+  ExpectOneErrorLine(missing, 1, "cannot start the daemon");
+  EXPECT_FALSE(std::filesystem::exists(base + "/kept"));
+}
+
 TEST(Cli, RunOutputThatCannotBeWrittenFailsBeforeStarting) {
   ExpectOneErrorLine(Cli({"run", "-o", "/nonexistent-dir/x.rec", "--", "true"}), 1,
                      "cannot write");
