@@ -184,10 +184,11 @@ def soak(example, agent_env, seconds):
                              stderr=subprocess.DEVNULL)
     profiled = subprocess.Popen(argv, env=agent_env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
+    started = time.monotonic()
     readings = []
     try:
         for moment in (1.0, float(seconds)):
-            while time.monotonic() - START[0] < moment:
+            while time.monotonic() - started < moment:
                 time.sleep(0.05)
             readings.append((proc_counts(plain.pid), proc_counts(profiled.pid)))
     finally:
@@ -200,9 +201,6 @@ def soak(example, agent_env, seconds):
         print(f"  {moment:>5}s {agent[0]:>22} {agent[1]:>7} {none[0]:>8} "
               f"{agent[2] / 1024:8.1f}MB {none[2] / 1024:8.1f}MB "
               f"{(agent[2] - none[2]) / 1024:9.1f}MB")
-
-
-START = [0.0]
 
 
 def main():
@@ -260,7 +258,6 @@ def main():
                      lambda name: GOALS["dormant" if name == "dormant" else "churn"], "s")
 
     sample_cost(build)
-    START[0] = time.monotonic()
     soak(example, preloaded, soak_seconds)
     subprocess.run(["rm", "-rf", str(out)])
 
