@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,23 +220,42 @@ TEST(Attach, AWorkerForkedByAFollowingDormantAgentIsAttachedOnItsOwn) {
 // A process that executes another program while attached: the connection
 // is close-on-exec in the agent, so the recording ends at the exec (with
 // what came before it), and the new image is a dormant agent of its own.
+// The test says when to exec (a line on a FIFO the shell waits on), once
+// the recording has five snapshots: a fixed delay raced the attach on a
+// loaded machine.
 TEST(Attach, AnExecWhileAttachedEndsTheRecordingThere) {
   TempDir dir;
-  // The exec comes 3 s after the start: time for the attach to begin first
-  // even on a loaded machine (at 1.5 s it once came before the first
-  // snapshot), and well before the attach's own end.
-  DormantProcess shell(dir, {"/bin/sh", "-c", "sleep 3; exec sleep 8"});
+  std::string fifo = dir.File("go");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  DormantProcess shell(dir, {"/bin/sh", "-c", "read go < " + fifo + "; exec sleep 20"});
   ASSERT_TRUE(shell.WaitUntilDormant());
-  auto start = std::chrono::steady_clock::now();
-  ProcessResult attached = Attach({shell.pid_text(), "--duration", "7s", "--interval-ms", "100",
-                                   "-o", dir.File("shell.rec")});
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string output = dir.File("shell.rec");
+  ProcessResult attached;
+  std::chrono::steady_clock::time_point ended;
+  std::thread attach([&] {
+    attached = Attach({shell.pid_text(), "--duration", "30s", "--interval-ms", "100", "-o", output});
+    ended = std::chrono::steady_clock::now();
+  });
+  size_t snapshots = 0;
+  for (int i = 0; i < 300 && snapshots < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    heapdrift::Recording so_far;
+    heapdrift::ReadRecording(output, &so_far);  // still being written: whatever it holds
+    snapshots = so_far.snapshots.size();
+  }
+  int go = open(fifo.c_str(), O_WRONLY);  // the shell holds the other end open
+  EXPECT_EQ(write(go, "\n", 1), 1);
+  close(go);
+  auto exec = std::chrono::steady_clock::now();
+  attach.join();
+  ASSERT_GE(snapshots, 5u) << "the recording did not start: " << attached.err;
   EXPECT_EQ(attached.exit_code, 0) << attached.err;
-  EXPECT_LT(seconds, 5.0) << "the recording outlived the exec";
+  // The recording ends at the exec, not at its 30 s nor at the 20 s sleep.
+  EXPECT_LT(std::chrono::duration<double>(ended - exec).count(), 10.0);
   heapdrift::Recording before_exec;  // no final snapshot: the image ended at the exec
-  ASSERT_EQ(heapdrift::ReadRecording(dir.File("shell.rec"), &before_exec).status, heapdrift::ReadStatus::kOk);
+  ASSERT_EQ(heapdrift::ReadRecording(output, &before_exec).status, heapdrift::ReadStatus::kOk);
   EXPECT_GE(before_exec.snapshots.size(), 5u);
+  EXPECT_FALSE(before_exec.snapshots.back().final());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ProcessResult again = Attach({shell.pid_text(), "--duration", "1s", "-o", dir.File("sleep.rec")});
   EXPECT_EQ(again.exit_code, 0) << again.err;
