@@ -107,7 +107,7 @@ bool Collector::Prepare(const Options& options) {
     LogLine("cannot reserve memory for the collector; profiling disabled");
     return false;
   }
-  allocator_is_glibc_ = RealAllocatorIsGlibc();
+  memory_reader_.Reset(RealAllocatorIsGlibc());
   max_stacks_ = static_cast<uint32_t>(options.max_stacks);
   return true;
 }
@@ -408,7 +408,7 @@ bool Collector::WriteSnapshot(uint64_t now_ns, bool final, const LeakScanResult*
                   stack_count,
                   counters.allocations_spilled.load(std::memory_order_relaxed),
                   counters.stacks_truncated.load(std::memory_order_relaxed)};
-  EndSnapshot(writer, token, ReadProcessMemory(allocator_is_glibc_), stats);
+  EndSnapshot(writer, token, memory_reader_.Read(now_ns, final || sequence_ == 0), stats);
   if (!writer.ok()) {
     LogLine("cannot map memory to encode a snapshot; skipped");
     buffer_.Clear();

@@ -16,6 +16,7 @@
 #include "byte_buffer.h"
 #include "leak_scan.h"
 #include "options.h"
+#include "process_memory.h"
 #include "sink.h"
 #include "site_totals.h"
 
@@ -90,7 +91,7 @@ class Collector {
   bool said_disconnected_ = false;
   uint64_t reconnect_at_ns_ = 0;
   uint64_t reconnect_backoff_ns_ = 0;
-  bool allocator_is_glibc_ = false;
+  ProcessMemoryReader memory_reader_;
   bool leak_scan_ = false;
   uint32_t max_stacks_ = 0;
   char executable_[4096] = "";
