@@ -174,7 +174,9 @@ TEST(Serve, KeepsEveryProcessThroughKilledAgentsGarbageAndADaemonRestart) {
   std::this_thread::sleep_for(1500ms);
   ASSERT_TRUE(daemon.Start()) << daemon.Log();
   for (size_t i = 0; i < agents.size(); ++i) {
-    if (i != 2) EXPECT_EQ(agents[i]->Wait(60), 0) << agents[i]->Log();
+    if (i != 2) {
+      EXPECT_EQ(agents[i]->Wait(60), 0) << agents[i]->Log();
+    }
   }
   ASSERT_TRUE(WaitFor([&] { return Metric(daemon.Get("/metrics").body, "heapdrift_agents") == 0; },
                       10s));
@@ -373,15 +375,15 @@ TEST(Serve, ShortLivedProcessesLeaveNoDescriptorsOrMemoryBehind) {
   ServeDaemon daemon(dir, {"--refresh", "100ms"});
   ASSERT_TRUE(daemon.Start()) << daemon.Log();
   auto wave = [&](int count) {
-    std::vector<std::unique_ptr<SpawnedProcess>> wave;
+    std::vector<std::unique_ptr<SpawnedProcess>> processes;
     for (int i = 0; i < count; ++i) {
-      wave.push_back(std::make_unique<SpawnedProcess>(
+      processes.push_back(std::make_unique<SpawnedProcess>(
           std::vector<std::string>{Host("steady_leak"), "150", "0"}, AgentEnvironment(daemon, "50"),
           dir.File("wave.log")));
       daemon.Get("/metrics");  // scrapes while they come and go
       std::this_thread::sleep_for(20ms);
     }
-    for (auto& process : wave) EXPECT_EQ(process->Wait(30), 0);
+    for (auto& process : processes) EXPECT_EQ(process->Wait(30), 0);
     EXPECT_TRUE(WaitFor([&] { return Metric(daemon.Get("/metrics").body, "heapdrift_agents") == 0; },
                         10s));
   };
