@@ -94,10 +94,12 @@ def print_ratios(title, results, baseline, goal, unit, scale=1.0):
 
 
 def agent_share(argv, env, runs):
-    """The agent's own share of the process's cycles under `perf record`
-    (user and kernel samples of the process in the denominator), per run:
-    a ratio taken inside one run, so the machine's noise, which moves a paced
-    server's CPU time by +-20 % between runs, cancels out of it."""
+    """The agent's own share of the process's cycles under `perf record`, per
+    run: libheapdrift.so in any thread, plus everything the agent's own
+    threads (named "heapdrift...": the collector) spend anywhere (libc, the
+    kernel), over all samples of the process. A ratio taken inside one run, so
+    the machine's noise, which moves a paced server's CPU time by +-20 %
+    between runs, cancels out of it."""
     perf = shutil.which("perf") or "/usr/bin/perf"
     if not os.path.exists(perf):
         return []
@@ -107,11 +109,16 @@ def agent_share(argv, env, runs):
         for _ in range(runs):
             subprocess.run([perf, "record", "-q", "-F", "15000", "-o", data, "--"] + argv,
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            report = subprocess.run([perf, "report", "-i", data, "--sort", "dso", "--stdio"],
-                                    capture_output=True, text=True).stdout
+            report = subprocess.run([perf, "report", "-i", data, "--sort", "comm,dso",
+                                     "--stdio"], capture_output=True, text=True).stdout
+            share = 0.0
             for line in report.splitlines():
-                if "libheapdrift.so" in line and not line.startswith("#"):
-                    shares.append(float(line.split()[0].rstrip("%")) / 100)
+                fields = line.split()
+                if line.startswith("#") or len(fields) < 3:
+                    continue
+                if fields[1].startswith("heapdrift") or "libheapdrift.so" in fields[2]:
+                    share += float(fields[0].rstrip("%")) / 100
+            shares.append(share)
     return shares
 
 
@@ -179,7 +186,7 @@ def soak(example, agent_env, seconds):
     """Runs the server with and without the agent side by side (it is paced:
     two copies fit on two cores) and reads their faults and RSS at 1 s and at
     the end."""
-    argv = [example, "--duration-sec", str(seconds + 2)]
+    argv = [example, "--duration-sec", str(seconds + 2), "--rate", "6000"]
     plain = subprocess.Popen(argv, env=dict(os.environ), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     profiled = subprocess.Popen(argv, env=agent_env, stdout=subprocess.DEVNULL,
@@ -233,7 +240,7 @@ def main():
                 "heapdrift run": ([heapdrift, "run", "-o", str(out / "r.rec"), "--"] + argv, plain),
                 "preloaded": (argv, preloaded)}
 
-    server = [example, "--duration-sec", f"{8 * scale:g}"]
+    server = [example, "--duration-sec", f"{8 * scale:g}", "--rate", "6000"]
     results = paired(rounds, under(server), lambda r: (r[1], r[2]), side_by_side=True)
     print_ratios(f"1. Paced server, {8 * scale:g} s, the three side by side each round "
                  "(CPU seconds of the whole command)",
