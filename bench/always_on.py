@@ -8,10 +8,12 @@ paired ratios is printed, with the goal it is held to.
 
   1. The paced server (examples/session_leak, 2 workers, 6,000 requests/s,
      leaking): CPU seconds and peak RSS under `heapdrift run` and preloaded
-     by hand, at the default settings.
+     by hand, at the default settings; and the agent's own share of the
+     process's cycles from `perf record`, a ratio inside each run.
   2. Churn (bench/churn.cc), 1 and 2 threads: wall time under `heapdrift
      run`, preloaded by hand, and dormant (HEAPDRIFT_DORMANT: the
-     interposition only, nothing sampled).
+     interposition only, nothing sampled); the agent's share preloaded and
+     dormant.
   3. One sample all in, from build/bench/hook_path_benchmark at a 16-frame
      stack, and its parts.
   4. The agent's page faults and resident memory at start and over a long
@@ -120,6 +122,15 @@ def agent_share(argv, env, runs):
                     share += float(fields[0].rstrip("%")) / 100
             shares.append(share)
     return shares
+
+
+def print_share(what, shares):
+    if not shares:
+        return
+    share = statistics.median(shares)
+    print(f"   {what}the agent's own cycles (perf record, median of {len(shares)} runs): "
+          f"{100 * share:.1f} % of the process's, i.e. {1 / (1 - share):.3f}x "
+          f"(range {100 * min(shares):.1f}-{100 * max(shares):.1f} %)")
 
 
 def sample_cost(build):
@@ -248,12 +259,8 @@ def main():
                  GOALS["server cpu"], "s")
     print_ratios("   peak RSS", {k: [m for _, m in v] for k, v in results.items()}, "none",
                  GOALS["server rss"], "MB", 1 / 1024)
-    shares = agent_share(server, preloaded, 3 if args.quick else 5)
-    if shares:
-        share = statistics.median(shares)
-        print(f"   the agent's own cycles (perf record, median of {len(shares)} runs): "
-              f"{100 * share:.1f} % of the process's, i.e. {1 / (1 - share):.3f}x "
-              f"(range {100 * min(shares):.1f}-{100 * max(shares):.1f} %)")
+    share_runs = 3 if args.quick else 5
+    print_share("", agent_share(server, preloaded, share_runs))
 
     for threads, millions in ((1, 10), (2, 5)):
         argv = [churn, str(threads), f"{millions * scale:g}"]
@@ -263,6 +270,8 @@ def main():
         print_ratios(f"2. Churn, {threads} thread{'s' if threads > 1 else ''} x "
                      f"{millions * scale:g}M malloc/free (wall)", results, "none",
                      lambda name: GOALS["dormant" if name == "dormant" else "churn"], "s")
+        print_share("preloaded, ", agent_share(argv, preloaded, share_runs))
+        print_share("dormant, ", agent_share(argv, dormant, share_runs))
 
     sample_cost(build)
     soak(example, preloaded, soak_seconds)
