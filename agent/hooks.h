@@ -1,6 +1,7 @@
 // What the exported allocation functions call after (or before) the real
 // allocator. The inline part is the per-allocation hot path: one subtraction
-// and a sign test on malloc, one byte load on free. Everything else is cold,
+// and a sign test on malloc; on free, a flag and, once any block was sampled,
+// one bit of the live table's filter. Everything else is cold,
 // out of line, and runs only for sampled allocations and frees of blocks the
 // filter cannot rule out. It includes only what the inline part reads.
 #pragma once

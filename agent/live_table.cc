@@ -33,6 +33,7 @@ bool LiveTable::Grow(uint32_t mask) {
 // A saturated counter stays at 255 forever: the filter then only ever errs
 // towards "maybe", which costs a table lookup, never a missed free.
 void LiveTable::FilterAdd(const void* address) {
+  if (!armed_.load(std::memory_order_relaxed)) armed_.store(true, std::memory_order_relaxed);
   uint32_t index = FilterIndex(address);
   std::atomic<uint8_t>& counter = filter_[index];
   uint8_t value = counter.load(std::memory_order_relaxed);

@@ -51,7 +51,7 @@ bool RealAllocatorIsGlibc();
 
 // --- Bootstrap heap -------------------------------------------------------
 inline constexpr size_t kBootstrapHeapBytes = 64 * 1024;
-extern char g_bootstrap_heap[kBootstrapHeapBytes];
+extern HD_HIDDEN char g_bootstrap_heap[kBootstrapHeapBytes];
 
 void* BootstrapAllocate(size_t size, size_t alignment);
 size_t BootstrapSize(const void* pointer);
