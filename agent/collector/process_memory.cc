@@ -2,8 +2,9 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "collector.h"
 
 namespace heapdrift::agent {
 namespace {
@@ -13,12 +14,6 @@ uint64_t ParseNumber(const char*& cursor, const char* end) {
   uint64_t value = 0;
   while (cursor < end && *cursor >= '0' && *cursor <= '9') value = value * 10 + (*cursor++ - '0');
   return value;
-}
-
-uint64_t MonotonicNs() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ULL + now.tv_nsec;
 }
 
 void ReadStatm(ProcessMemory* memory) {
@@ -47,9 +42,9 @@ ProcessMemory ProcessMemoryReader::Read(uint64_t now_ns, bool walk_allocator) {
   ProcessMemory memory;
   if (allocator_is_glibc_) {
     if (walk_allocator || !walked_ || now_ns >= next_walk_ns_) {
-      uint64_t started = MonotonicNs();
+      uint64_t started = MonotonicNowNs();
       struct mallinfo2 info = mallinfo2();
-      uint64_t took = MonotonicNs() - started;
+      uint64_t took = MonotonicNowNs() - started;
       last_walk_.has_allocator_stats = true;
       last_walk_.allocator_in_use_bytes = info.uordblks + info.hblkhd;
       last_walk_.allocator_free_bytes = info.fordblks;
