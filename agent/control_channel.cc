@@ -177,16 +177,6 @@ void Serve(int connection) {
     ReplyError(connection, error);
     return;
   }
-  // The socket is up before the constructor has finished (the state turns
-  // dormant last, after the fork and exit handlers are in place): a wake
-  // that comes in between, as an attach right after the start can, waits for
-  // it here, on the agent's own thread.
-  for (int waited_ms = 0; waited_ms < 2000 && g_agent.state.load(std::memory_order_acquire) ==
-                                                  AgentState::kStarting;
-       ++waited_ms) {
-    timespec pause{0, 1'000'000};
-    nanosleep(&pause, nullptr);
-  }
   if (g_agent.state.load(std::memory_order_acquire) != AgentState::kDormant) {
     ReplyError(connection, "the agent is not dormant (recording already, or off)");
     return;

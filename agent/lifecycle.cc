@@ -156,9 +156,18 @@ bool StartRecording(const Options& options, Tables tables = Tables::kAll) {
 
 // A dormant agent reserves what a recording needs now (a wake must not fail
 // for memory) and waits for `heapdrift attach` on its control thread, which
-// also collects each recording: no collector thread while it sleeps.
+// also collects each recording: no collector thread while it sleeps. The
+// state turns dormant before the control socket opens, and the caller never
+// stores it after: a wake may come the moment the socket is up, and must
+// find the agent dormant, and what the wake makes of the state (recording)
+// must stand.
 bool StartDormant(const Options& options) {
-  return ReserveTables(options) && g_collector.Prepare(options) && StartControlChannel(options);
+  if (ReserveTables(options) && g_collector.Prepare(options)) {
+    g_agent.state.store(AgentState::kDormant, std::memory_order_release);
+    if (StartControlChannel(options)) return true;
+  }
+  g_agent.state.store(AgentState::kOff, std::memory_order_release);
+  return false;
 }
 
 // The child of a fork starts a recording of its own, as if it had just
@@ -219,12 +228,10 @@ void StartInForkedChild() {
     options.process = CurrentProcessIdentity();
     // A dormant agent's child is dormant too, with a control socket of its
     // own: a prefork server's workers are what an attach is after.
-    bool started = keeps_blocks      ? StartRecording(options, Tables::kAllButBlocks)
-                   : options.dormant ? StartDormant(options)
-                                     : StartRecording(options);
-    if (started) {
-      g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
-                          std::memory_order_release);
+    if (options.dormant) {
+      StartDormant(options);
+    } else if (StartRecording(options, keeps_blocks ? Tables::kAllButBlocks : Tables::kAll)) {
+      g_agent.state.store(AgentState::kActive, std::memory_order_release);
     }
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -352,10 +359,9 @@ void Start() {
   if (AgentTextRangeOf(reinterpret_cast<const void*>(&Start), &begin, &end)) {
     SetAgentTextRange(begin, end);
   }
-  if (options.dormant ? !StartDormant(options) : !StartRecording(options)) {
-    g_agent.state.store(AgentState::kOff);
-    return;
-  }
+  // In place before the start: a dormant agent can be woken, and then fork
+  // or exit, as soon as its control socket is up. Both handlers are
+  // harmless for an agent that then fails to start.
   pthread_atfork(nullptr, nullptr, AtForkChild);
   // Without a module handle: atexit() in a library passes the library's,
   // and its handlers then run from the library's destructor (__cxa_finalize
@@ -364,8 +370,13 @@ void Start() {
   // itself, after every destructor (the agent has none of its own, and is
   // never unloaded: -z nodelete).
   __cxa_atexit(AtExit, nullptr, nullptr);
-  g_agent.state.store(options.dormant ? AgentState::kDormant : AgentState::kActive,
-                      std::memory_order_release);
+  if (options.dormant) {
+    StartDormant(options);
+  } else if (StartRecording(options)) {
+    g_agent.state.store(AgentState::kActive, std::memory_order_release);
+  } else {
+    g_agent.state.store(AgentState::kOff);
+  }
 }
 
 }  // namespace

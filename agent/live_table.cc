@@ -30,37 +30,28 @@ bool LiveTable::Grow(uint32_t mask) {
   return true;
 }
 
-// A saturated counter stays at 255 forever: the filter then only ever errs
-// towards "maybe", which costs a table lookup, never a missed free.
 void LiveTable::FilterAdd(const void* address) {
-  if (!armed_.load(std::memory_order_relaxed)) armed_.store(true, std::memory_order_relaxed);
-  uint32_t index = FilterIndex(address);
-  std::atomic<uint8_t>& counter = filter_[index];
-  uint8_t value = counter.load(std::memory_order_relaxed);
-  while (value != 255 && !counter.compare_exchange_weak(value, value + 1)) {
+  if (filter_choice_.load(std::memory_order_relaxed) == FilterChoice::kNone) {
+    filter_choice_.store(FilterChoice::kCoarse, std::memory_order_relaxed);
   }
-  // Every free on every thread reads this word: write it only to change it.
-  // A bit seen set may be cleared next by a FilterRemove whose count went to
-  // zero before the increment above; that remove then reads the counter
-  // again (all seq_cst: after this increment) and sets the bit back.
-  uint64_t bit = uint64_t{1} << (index % 64);
-  if ((filter_bits_[index / 64].load() & bit) == 0) filter_bits_[index / 64].fetch_or(bit);
+  fine_filter_.Add(Mix(address));
+  coarse_filter_.Add(Mix(address));
 }
 
-// Clearing the bit races with a FilterAdd of the same index on another
-// thread: after clearing, the counter is read again and the bit restored if
-// an add came in between (all seq_cst), so a live block's bit is never left
-// clear.
 void LiveTable::FilterRemove(const void* address) {
-  uint32_t index = FilterIndex(address);
-  std::atomic<uint8_t>& counter = filter_[index];
-  uint8_t value = counter.load(std::memory_order_relaxed);
-  while (value != 255 && value != 0 && !counter.compare_exchange_weak(value, value - 1)) {
-  }
-  if (value != 1) return;  // still counted (or saturated, or was empty)
-  uint64_t bit = uint64_t{1} << (index % 64);
-  filter_bits_[index / 64].fetch_and(~bit);
-  if (counter.load() != 0) filter_bits_[index / 64].fetch_or(bit);
+  fine_filter_.Remove(Mix(address));
+  coarse_filter_.Remove(Mix(address));
+}
+
+// Racing inserts and erases may store their choices out of order: the
+// filter read may then not be the one that suits the count, until the next
+// insert or erase chooses again. It is valid either way.
+void LiveTable::ChooseFilter(uint64_t live) {
+  FilterChoice choice = filter_choice_.load(std::memory_order_relaxed);
+  FilterChoice suited = live > kCoarseMaxLive       ? FilterChoice::kFine
+                        : live <= kCoarseMaxLive / 2 ? FilterChoice::kCoarse
+                                                     : choice;
+  if (suited != choice) filter_choice_.store(suited, std::memory_order_relaxed);
 }
 
 uint32_t LiveTable::Find(uintptr_t key, uint32_t home) const {
@@ -132,7 +123,7 @@ bool LiveTable::InsertFrom(uint32_t home, uintptr_t key, const void* address,
       // the program, which happens after this returns.
       values_[bucket * kBucketSlots + slot] = block;
       FilterAdd(address);
-      live_count_.fetch_add(1, std::memory_order_relaxed);
+      ChooseFilter(live_count_.fetch_add(1, std::memory_order_relaxed) + 1);
       return true;
     }
     // Full: lookups starting here must go on to the next bucket from now on.
@@ -155,18 +146,13 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
   }
   *erased = block;
   FilterRemove(address);
-  live_count_.fetch_sub(1, std::memory_order_relaxed);
+  ChooseFilter(live_count_.fetch_sub(1, std::memory_order_relaxed) - 1);
   return true;
 }
 
 void LiveTable::AdoptAfterFork() {
-  for (size_t word = 0; word < std::size(filter_bits_); ++word) {
-    uint64_t bits = 0;
-    for (size_t bit = 0; bit < 64; ++bit) {
-      if (filter_[word * 64 + bit].load(std::memory_order_relaxed) != 0) bits |= uint64_t{1} << bit;
-    }
-    filter_bits_[word].store(bits, std::memory_order_relaxed);
-  }
+  fine_filter_.RebuildBits();
+  coarse_filter_.RebuildBits();
 }
 
 void LiveTable::EraseOtherSessions(uint16_t session) {
@@ -176,7 +162,7 @@ void LiveTable::EraseOtherSessions(uint16_t session) {
     if (key == kEmpty || values_[index].session == session) continue;
     if (!slot_key.compare_exchange_strong(key, kEmpty, std::memory_order_acq_rel)) continue;
     FilterRemove(reinterpret_cast<const void*>(key));
-    live_count_.fetch_sub(1, std::memory_order_relaxed);
+    ChooseFilter(live_count_.fetch_sub(1, std::memory_order_relaxed) - 1);
   }
 }
 

@@ -2,10 +2,18 @@
 //
 // It answers the question every free() asks: "was this block sampled?". The
 // answer must be cheap because almost every free is of an unsampled block, so
-// a small counting filter sits in front of the table: one byte per hash bucket
-// of addresses, counting the live samples in that bucket, summarized as one
-// bit per bucket. A zero bit (the common case) settles the question with one
-// load from a 16 KiB array.
+// a counting filter (address_filter.h) sits in front of the table, in two
+// sizes. Every sample is counted in both; a free reads the one that suits the
+// live count, so that a free which is not a sample's rarely costs a lookup
+// (at most ~1.6 % of them), and the filter lines it reads are as few as that
+// allows: they are read at random, one per free, and stay in cache only if
+// the host's own memory traffic between two reads of a line does not push
+// it out. The coarse filter, 32,768 bits (64 lines), serves up to
+// kCoarseMaxLive live samples (churn's few hundred: its L2 keeps the lines,
+// where it lost the fine filter's); the fine one, 131,072 bits (256 lines),
+// serves above (1.6 % at 2,100 live samples). Both are valid at every moment,
+// so a switch between them is one store, in either direction, at any time. A
+// zero bit (the common case) settles the question with one load.
 //
 // Behind it, addresses hash to buckets of 8 keys, one cache line, so a lookup
 // reads one line. The table is reserved for its capacity but used from its
@@ -37,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "address_filter.h"
 #include "compiler.h"
 
 namespace heapdrift::agent {
@@ -63,13 +72,15 @@ class LiveTable {
     uint32_t home = HomeIn(home_mask_.load(std::memory_order_relaxed), HomeHash(address));
     __builtin_prefetch(&buckets_[home], 1);
     __builtin_prefetch(&values_[home * kBucketSlots], 1);
-    __builtin_prefetch(&filter_[FilterIndex(address)], 1);
+    fine_filter_.PrefetchAdd(Mix(address));
+    coarse_filter_.PrefetchAdd(Mix(address));
   }
 
   HD_ALWAYS_INLINE bool MaybeContains(const void* address) const {
-    if (!armed_.load(std::memory_order_relaxed)) return false;
-    uint32_t index = FilterIndex(address);
-    return (filter_bits_[index / 64].load(std::memory_order_relaxed) >> (index % 64)) & 1;
+    FilterChoice choice = filter_choice_.load(std::memory_order_relaxed);
+    if (choice == FilterChoice::kNone) return false;
+    return choice == FilterChoice::kCoarse ? coarse_filter_.MaybeContains(Mix(address))
+                                           : fine_filter_.MaybeContains(Mix(address));
   }
 
   enum class InsertResult { kInserted, kReplacedStale, kFull };
@@ -117,7 +128,10 @@ class LiveTable {
   }
 
  private:
-  static constexpr uint32_t kFilterBits = 17;
+  // The coarse filter serves up to this many live samples, and again once
+  // they fall to half as many (a live count hovering at the line does not
+  // flip the choice, a store every free must then fetch, at every sample).
+  static constexpr uint64_t kCoarseMaxLive = 512;
   static constexpr uint32_t kBucketSlots = 8;  // 8 keys: one 64-byte cache line
   static constexpr uint32_t kMaxHops = 8;
   static constexpr uintptr_t kEmpty = 0;
@@ -127,9 +141,6 @@ class LiveTable {
   };
   static uint64_t Mix(const void* address) {
     return (reinterpret_cast<uintptr_t>(address) >> 4) * 0x9e3779b97f4a7c15ULL;
-  }
-  static uint32_t FilterIndex(const void* address) {
-    return static_cast<uint32_t>(Mix(address) >> (64 - kFilterBits));
   }
   static uint32_t HomeHash(const void* address) {
     return static_cast<uint32_t>(Mix(address) >> 20);
@@ -154,29 +165,33 @@ class LiveTable {
   bool InsertFrom(uint32_t home, uintptr_t key, const void* address, const LiveBlock& block);
   void FilterAdd(const void* address);
   void FilterRemove(const void* address);
+  // Points frees at the filter that suits `live` samples.
+  void ChooseFilter(uint64_t live);
 
-  // Inside the object, not mapped: the hot path may read it before Init().
-  // Every free() reads one bit of filter_bits_ (16 KiB, small enough to stay
-  // in cache while the host streams through its own memory; the counters,
-  // 8x larger, missed cache on ~every free and cost churn 7 %). The
-  // counters, touched only when sampled blocks come and go, decide the bit:
-  // set while its counter is non-zero.
-  std::atomic<uint64_t> filter_bits_[(size_t{1} << kFilterBits) / 64] = {};
-  std::atomic<uint8_t> filter_[size_t{1} << kFilterBits] = {};
+  enum class FilterChoice : uint8_t { kNone, kCoarse, kFine };
+
+  // Inside the object, not mapped: the hot path may read them before Init().
+  // The counters (128 and 64 KiB) would miss cache on ~every free (they
+  // cost churn 7 % when frees read them): frees read only the bits. The
+  // coarse counters are 16-bit: they saturate only past 65,535 live samples
+  // in one bucket, so the coarse filter is as good as new whenever the live
+  // count falls back.
+  AddressFilter<17, uint8_t> fine_filter_;
+  AddressFilter<15, uint16_t> coarse_filter_;
   Bucket* buckets_ = nullptr;
   LiveBlock* values_ = nullptr;             // parallel to the keys
   std::atomic<uint8_t>* overflowed_ = nullptr;  // per bucket, set once
   uint32_t bucket_mask_ = 0;
   std::atomic<uint32_t> home_mask_{0};  // last bucket of the newest region; only grows
   uint32_t first_home_mask_ = 0;
-  // Whether a block was ever inserted; set before the first one's filter bit,
-  // never cleared. Until then (a dormant agent never woken, or before the
-  // first sample) a free reads this read-mostly line instead of a random one
-  // of the filter's 256, which L1 rarely holds while the host streams through
-  // its memory: the filter load was 1.5 of a dormant agent's 2.4 % of churn's
-  // cycles. A free of a block sees it set: the insert's store comes before
-  // the block is handed to the program, and so before anything frees it.
-  std::atomic<bool> armed_{false};
+  // Which filter a free reads: none until a block was ever inserted (a
+  // dormant agent never woken, or before the first sample: a free then reads
+  // this read-mostly line only, no filter line at all; the filter's load was
+  // 1.5 of a dormant agent's 2.4 % of churn's cycles). Set before the first
+  // block's filter bits, never back to none. A free of a block sees it set:
+  // the insert's store comes before the block is handed to the program, and
+  // so before anything frees it.
+  std::atomic<FilterChoice> filter_choice_{FilterChoice::kNone};
   // Written by every insert and erase: on a line of its own, so that the
   // fields above, read by every lookup, stay shared in every core's cache.
   alignas(64) std::atomic<uint64_t> live_count_{0};

@@ -153,6 +153,51 @@ TEST(LiveTable, ConcurrentInsertAndEraseStayConsistent) {
   EXPECT_EQ(table->size(), 0u);
 }
 
+// The share of 2^20 addresses 16 bytes apart, none of them live, that the
+// filter lets through to a lookup.
+double FalsePassShare(const LiveTable& table) {
+  constexpr uintptr_t kProbes = 1 << 20;
+  size_t passed = 0;
+  for (uintptr_t i = 0; i < kProbes; ++i) passed += table.MaybeContains(Address(0x200000000 + i * 16));
+  return static_cast<double>(passed) / kProbes;
+}
+
+// Frees read the coarse filter (32,768 buckets) while few samples are live,
+// the fine one (131,072) when many are, and the coarse one again once they
+// are few again; every live block passes whichever is read. A filter of B
+// buckets with n live samples lets through about n/B of other addresses
+// (fewer once buckets share): 1 live is 1/32,768 coarse, 1/131,072 fine;
+// 2,000 live is 5.9 % coarse, 1.5 % fine. The hash is fixed, so the shares
+// are too: the bounds below sit between both sides' values.
+TEST(LiveTable, FreesReadTheFilterThatSuitsTheLiveCount) {
+  auto table = MakeTable(1 << 13);
+  LiveBlock stale{}, erased{};
+  auto live = [](uintptr_t i) { return Address(0x100000000 + i * 4112); };
+  ASSERT_EQ(table->Insert(live(0), {1, 0, 0, 16, 1.0}, &stale), LiveTable::InsertResult::kInserted);
+  double one_live = FalsePassShare(*table);
+  EXPECT_GT(one_live, 1.0 / 65536);  // coarse
+  EXPECT_LT(one_live, 1.0 / 16384);
+  constexpr uintptr_t kMany = 2000;
+  for (uintptr_t i = 1; i < kMany; ++i) {
+    ASSERT_EQ(table->Insert(live(i), {1, 0, 0, 16, 1.0}, &stale),
+              LiveTable::InsertResult::kInserted) << i;
+    ASSERT_TRUE(table->MaybeContains(live(i / 2))) << i;  // across the switch
+  }
+  for (uintptr_t i = 0; i < kMany; ++i) ASSERT_TRUE(table->MaybeContains(live(i))) << i;
+  double many_live = FalsePassShare(*table);
+  EXPECT_LT(many_live, 0.03);  // fine
+  EXPECT_GT(many_live, 0.005);
+  for (uintptr_t i = kMany - 1; i >= 10; --i) {
+    ASSERT_TRUE(table->Erase(live(i), &erased)) << i;
+    ASSERT_TRUE(table->MaybeContains(live(i / 20))) << i;
+  }
+  double few_live = FalsePassShare(*table);
+  EXPECT_GT(few_live, 10.0 / 65536);  // coarse again
+  EXPECT_LT(few_live, 10.0 / 16384);
+  for (uintptr_t i = 0; i < 10; ++i) ASSERT_TRUE(table->Erase(live(i), &erased)) << i;
+  EXPECT_EQ(FalsePassShare(*table), 0.0);
+}
+
 // Resident pages of [begin, begin + bytes).
 size_t ResidentPages(const void* begin, size_t bytes) {
   size_t pages = (bytes + 4095) / 4096;
