@@ -34,14 +34,10 @@ void LiveTable::FilterAdd(const void* address) {
   if (filter_choice_.load(std::memory_order_relaxed) == FilterChoice::kNone) {
     filter_choice_.store(FilterChoice::kCoarse, std::memory_order_relaxed);
   }
-  fine_filter_.Add(Mix(address));
-  coarse_filter_.Add(Mix(address));
+  filter_.Add(Mix(address));
 }
 
-void LiveTable::FilterRemove(const void* address) {
-  fine_filter_.Remove(Mix(address));
-  coarse_filter_.Remove(Mix(address));
-}
+void LiveTable::FilterRemove(const void* address) { filter_.Remove(Mix(address)); }
 
 // Racing inserts and erases may store their choices out of order: the
 // filter read may then not be the one that suits the count, until the next
@@ -151,8 +147,7 @@ bool LiveTable::Erase(const void* address, LiveBlock* erased) {
 }
 
 void LiveTable::AdoptAfterFork() {
-  fine_filter_.RebuildBits();
-  coarse_filter_.RebuildBits();
+  filter_.RebuildBits();
 }
 
 void LiveTable::EraseOtherSessions(uint16_t session) {

@@ -2,18 +2,19 @@
 //
 // It answers the question every free() asks: "was this block sampled?". The
 // answer must be cheap because almost every free is of an unsampled block, so
-// a counting filter (address_filter.h) sits in front of the table, in two
-// sizes. Every sample is counted in both; a free reads the one that suits the
-// live count, so that a free which is not a sample's rarely costs a lookup
-// (at most ~1.6 % of them), and the filter lines it reads are as few as that
-// allows: they are read at random, one per free, and stay in cache only if
-// the host's own memory traffic between two reads of a line does not push
-// it out. The coarse filter, 32,768 bits (64 lines), serves up to
-// kCoarseMaxLive live samples (churn's few hundred: its L2 keeps the lines,
-// where it lost the fine filter's); the fine one, 131,072 bits (256 lines),
-// serves above (1.6 % at 2,100 live samples). Both are valid at every moment,
-// so a switch between them is one store, in either direction, at any time. A
-// zero bit (the common case) settles the question with one load.
+// a counting filter (address_filter.h) sits in front of the table, with two
+// summaries a free can read: fine bits, one per bucket of addresses, and
+// coarse ones, one per 4 fine bits. A free reads the one that suits the live
+// count, so that a free which is not a sample's rarely costs a lookup (at
+// most ~1.6 % of them), and the lines it reads are as few as that allows:
+// they are read at random, one per free, and stay in cache only if the
+// host's own memory traffic between two reads of a line does not push it
+// out. The coarse bits, 32,768 (64 lines), serve up to kCoarseMaxLive live
+// samples (churn's few hundred: its L2 keeps those lines, where it lost the
+// fine bits' 256); the fine ones, 131,072, serve above (1.6 % at 2,100 live
+// samples). Both are valid at every moment, so a switch between them is one
+// store, in either direction, at any time. A zero bit (the common case)
+// settles the question with one load.
 //
 // Behind it, addresses hash to buckets of 8 keys, one cache line, so a lookup
 // reads one line. The table is reserved for its capacity but used from its
@@ -72,15 +73,14 @@ class LiveTable {
     uint32_t home = HomeIn(home_mask_.load(std::memory_order_relaxed), HomeHash(address));
     __builtin_prefetch(&buckets_[home], 1);
     __builtin_prefetch(&values_[home * kBucketSlots], 1);
-    fine_filter_.PrefetchAdd(Mix(address));
-    coarse_filter_.PrefetchAdd(Mix(address));
+    filter_.PrefetchAdd(Mix(address));
   }
 
   HD_ALWAYS_INLINE bool MaybeContains(const void* address) const {
     FilterChoice choice = filter_choice_.load(std::memory_order_relaxed);
     if (choice == FilterChoice::kNone) return false;
-    return choice == FilterChoice::kCoarse ? coarse_filter_.MaybeContains(Mix(address))
-                                           : fine_filter_.MaybeContains(Mix(address));
+    return choice == FilterChoice::kCoarse ? filter_.MaybeContainsCoarse(Mix(address))
+                                           : filter_.MaybeContains(Mix(address));
   }
 
   enum class InsertResult { kInserted, kReplacedStale, kFull };
@@ -128,7 +128,7 @@ class LiveTable {
   }
 
  private:
-  // The coarse filter serves up to this many live samples, and again once
+  // The coarse bits serve up to this many live samples, and again once
   // they fall to half as many (a live count hovering at the line does not
   // flip the choice, a store every free must then fetch, at every sample).
   static constexpr uint64_t kCoarseMaxLive = 512;
@@ -165,26 +165,22 @@ class LiveTable {
   bool InsertFrom(uint32_t home, uintptr_t key, const void* address, const LiveBlock& block);
   void FilterAdd(const void* address);
   void FilterRemove(const void* address);
-  // Points frees at the filter that suits `live` samples.
+  // Points frees at the bits that suit `live` samples.
   void ChooseFilter(uint64_t live);
 
   enum class FilterChoice : uint8_t { kNone, kCoarse, kFine };
 
-  // Inside the object, not mapped: the hot path may read them before Init().
-  // The counters (128 and 64 KiB) would miss cache on ~every free (they
-  // cost churn 7 % when frees read them): frees read only the bits. The
-  // coarse counters are 16-bit: they saturate only past 65,535 live samples
-  // in one bucket, so the coarse filter is as good as new whenever the live
-  // count falls back.
-  AddressFilter<17, uint8_t> fine_filter_;
-  AddressFilter<15, uint16_t> coarse_filter_;
+  // Inside the object, not mapped: the hot path may read it before Init().
+  // Its byte counters (128 KiB) would miss cache on ~every free (they cost
+  // churn 7 % when frees read them): frees read only the bits.
+  AddressFilter<17, 4> filter_;
   Bucket* buckets_ = nullptr;
   LiveBlock* values_ = nullptr;             // parallel to the keys
   std::atomic<uint8_t>* overflowed_ = nullptr;  // per bucket, set once
   uint32_t bucket_mask_ = 0;
   std::atomic<uint32_t> home_mask_{0};  // last bucket of the newest region; only grows
   uint32_t first_home_mask_ = 0;
-  // Which filter a free reads: none until a block was ever inserted (a
+  // Which bits a free reads: none until a block was ever inserted (a
   // dormant agent never woken, or before the first sample: a free then reads
   // this read-mostly line only, no filter line at all; the filter's load was
   // 1.5 of a dormant agent's 2.4 % of churn's cycles). Set before the first
