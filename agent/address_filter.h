@@ -78,7 +78,9 @@ class alignas(64) AddressFilter {  // its bits share no line with a neighbour's 
       }
       fine_[word].store(bits, std::memory_order_relaxed);
       for (size_t bit = 0; bit < 64; bit += kFold) {
-        if ((bits >> bit) & kFoldMask) SetBit(coarse_, static_cast<uint32_t>((word * 64 + bit) / kFold));
+        if ((bits >> bit) & kFoldMask) {
+          SetBit(coarse_, static_cast<uint32_t>((word * 64 + bit) / kFold));
+        }
       }
     }
   }

@@ -160,14 +160,13 @@ bool StartRecording(const Options& options, Tables tables = Tables::kAll) {
 // state turns dormant before the control socket opens, and the caller never
 // stores it after: a wake may come the moment the socket is up, and must
 // find the agent dormant, and what the wake makes of the state (recording)
-// must stand.
-bool StartDormant(const Options& options) {
+// must stand. On failure the state is off.
+void StartDormant(const Options& options) {
   if (ReserveTables(options) && g_collector.Prepare(options)) {
     g_agent.state.store(AgentState::kDormant, std::memory_order_release);
-    if (StartControlChannel(options)) return true;
+    if (StartControlChannel(options)) return;
   }
   g_agent.state.store(AgentState::kOff, std::memory_order_release);
-  return false;
 }
 
 // The child of a fork starts a recording of its own, as if it had just

@@ -27,8 +27,9 @@
 // live samples, not the capacity: a hash over the whole reservation touched
 // a new page per sample, 9 MiB for a server's 2,300 live samples. A lookup
 // tries the key's home in each region in use, newest first: the older ones
-// are small, hot in cache, and only keys that pass the filter are looked up. Insert and erase are lock-free CAS on a key, and an erased
-// key becomes empty again at once: there are no tombstones, so lookups never
+// are small, hot in cache, and only keys that pass the filter are looked up.
+// Insert and erase are lock-free CAS on a key, and an erased key becomes
+// empty again at once: there are no tombstones, so lookups never
 // slow down however long the host churns. A full bucket spills into the next
 // one and marks itself "overflowed" (for good), so lookups follow the chain
 // only from buckets that ever overflowed; a chain of kMaxHops full buckets

@@ -158,7 +158,9 @@ TEST(LiveTable, ConcurrentInsertAndEraseStayConsistent) {
 double FalsePassShare(const LiveTable& table) {
   constexpr uintptr_t kProbes = 1 << 20;
   size_t passed = 0;
-  for (uintptr_t i = 0; i < kProbes; ++i) passed += table.MaybeContains(Address(0x200000000 + i * 16));
+  for (uintptr_t i = 0; i < kProbes; ++i) {
+    passed += table.MaybeContains(Address(0x200000000 + i * 16));
+  }
   return static_cast<double>(passed) / kProbes;
 }
 
